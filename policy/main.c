@@ -1,0 +1,7 @@
+/* placeholder until policy lands */
+int main(void);
+int
+main(void)
+{
+	return 0;
+}
