@@ -1,0 +1,305 @@
+/*
+ * Unit tests for lib/b0_proto: frame headers and message codecs.
+ */
+#include <string.h>
+
+#include "b0_buf.h"
+#include "b0_err.h"
+#include "b0_proto.h"
+#include "tap.h"
+
+#define HEX32 "0123456789abcdef0123456789abcdef"
+#define KEY43 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNO-_"
+
+static void
+test_headers(void)
+{
+	static const struct {
+		uint8_t hdr[4];
+		int r;
+		const char *msg;
+	} t[] = {
+	    {{0x13, 0x00, 0x00, 0x01}, 0, NULL},
+	    {{0x13, 0xff, 0xff, 0xff}, 0, NULL}, /* DATA up to 2^24-1 */
+	    {{0x12, 0x00, 0x00, 0x00}, 0, NULL},
+	    {{0x12, 0x00, 0x00, 0x01}, B0_ERR_PROTOCOL,
+		"OPENED frame of 1 bytes (at most 0)"},
+	    {{0x14, 0x00, 0x00, 0x01}, B0_ERR_PROTOCOL, "FIN frame"},
+	    {{0x06, 0x00, 0x00, 0x40}, 0, NULL},
+	    {{0x06, 0x00, 0x00, 0x41}, B0_ERR_PROTOCOL,
+		"PING frame of 65 bytes (at most 64)"},
+	    {{0x03, 0x04, 0x00, 0x00}, 0, NULL}, /* REGISTER 256 KiB */
+	    {{0x03, 0x04, 0x00, 0x01}, B0_ERR_PROTOCOL, "REGISTER frame"},
+	    {{0x01, 0x00, 0x40, 0x01}, B0_ERR_PROTOCOL, "HELLO frame"},
+	    {{0x00, 0x00, 0x00, 0x00}, B0_ERR_PROTOCOL,
+		"unknown frame type 0x00"},
+	    {{0x05, 0x00, 0x00, 0x00}, B0_ERR_PROTOCOL,
+		"unknown frame type 0x05"},
+	    {{0xff, 0x00, 0x00, 0x00}, B0_ERR_PROTOCOL,
+		"unknown frame type 0xff"},
+	};
+	struct b0_errmsg em;
+	uint8_t type, out[4];
+	uint32_t len;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint8_t *g = tap_guard(t[i].hdr, 4);
+
+		em.text[0] = '\0';
+		is_int(b0_proto_check_hdr(g, &type, &len, &em), t[i].r,
+		    "header row %zu", i);
+		if (t[i].msg != NULL)
+			has_str(em.text, t[i].msg, "header row %zu message", i);
+		tap_unguard(g, 4);
+	}
+	b0_proto_put_hdr(out, B0_F_DATA, 0x123456);
+	ok(memcmp(out, "\x13\x12\x34\x56", 4) == 0, "put_hdr layout");
+	is_str(b0_proto_type_name(B0_F_REGISTERED), "REGISTERED", "type name");
+	is_str(b0_proto_type_name(0x77), "unknown", "unknown type name");
+}
+
+static void
+test_names(void)
+{
+	static const struct {
+		const char *s;
+		int ok;
+	} t[] = {
+	    {"ssh", 1},
+	    {"lab1-r1", 1},
+	    {"0", 1},
+	    {"abcdefghijklmnopqrstuvwxyz012345", 1},  /* 32 */
+	    {"abcdefghijklmnopqrstuvwxyz0123456", 0}, /* 33 */
+	    {"", 0},
+	    {"-ssh", 0},
+	    {"ssh-", 0},
+	    {"SSH", 0},
+	    {"s_h", 0},
+	    {"s.h", 0},
+	    {"s h", 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		is_int(b0_proto_name_valid(t[i].s), t[i].ok, "name \"%s\"",
+		    t[i].s);
+}
+
+/* Decode a JSON payload given as text. */
+#define DEC(fn, text, m) fn((text), strlen(text), (m), &em)
+
+static void
+test_hello(void)
+{
+	struct b0_msg_hello h, h2;
+	struct b0_errmsg em;
+	struct b0_buf out;
+	uint8_t type;
+	uint32_t len;
+
+	is_int(DEC(b0_msg_hello_decode,
+		   "{\"v\":1,\"token\":\"b0pt.a.b\",\"instance\":\"" HEX32
+		   "\",\"agent\":\"x/1\"}",
+		   &h),
+	    0, "HELLO decodes");
+	is_str(h.token, "b0pt.a.b", "HELLO token");
+	is_str(h.agent, "x/1", "HELLO agent");
+	is_int(DEC(b0_msg_hello_decode,
+		   "{\"v\":1,\"token\":\"t\",\"instance\":\"" HEX32 "\"}", &h),
+	    0, "HELLO without agent");
+	/* Fuzzer find: an absent agent must not come back as "". */
+	b0_buf_init(&out, 65536);
+	is_int(b0_msg_hello_frame(&out, &h), 0, "HELLO encodes");
+	b0_proto_check_hdr(b0_buf_ptr(&out), &type, &len, &em);
+	is_int(b0_msg_hello_decode(b0_buf_ptr(&out) + 4, len, &h2, &em), 0,
+	    "HELLO without agent round-trips");
+	ok(memcmp(&h, &h2, sizeof(h)) == 0, "HELLO round trip equal");
+	ok(strstr((const char *)b0_buf_ptr(&out) + 4, "agent") == NULL,
+	    "no empty agent member");
+	b0_buf_cleanup(&out);
+	is_int(
+	    DEC(b0_msg_hello_decode,
+		"{\"v\":1,\"token\":\"has space\",\"instance\":\"" HEX32 "\"}",
+		&h),
+	    B0_ERR_PROTOCOL, "token with a space");
+	has_str(
+	    em.text, "HELLO: token: \"has space\" is not valid", "names field");
+	is_int(DEC(b0_msg_hello_decode,
+		   "{\"v\":1,\"token\":\"t\",\"instance\":\"0123\"}", &h),
+	    B0_ERR_PROTOCOL, "short instance");
+	is_int(
+	    DEC(b0_msg_hello_decode,
+		"{\"v\":1,\"token\":\"t\",\"instance\":\"" HEX32 "\",\"v\":2}",
+		&h),
+	    B0_ERR_PROTOCOL, "duplicate member");
+	is_int(DEC(b0_msg_hello_decode,
+		   "{\"token\":\"t\",\"instance\":\"" HEX32 "\"}", &h),
+	    B0_ERR_PROTOCOL, "missing v");
+	has_str(em.text, "HELLO: v is missing", "names missing field");
+	is_int(
+	    DEC(b0_msg_hello_decode,
+		"{\"v\":\"1\",\"token\":\"t\",\"instance\":\"" HEX32 "\"}", &h),
+	    B0_ERR_PROTOCOL, "v as a string");
+	is_int(DEC(b0_msg_hello_decode, "[1]", &h), B0_ERR_PROTOCOL,
+	    "not an object");
+	is_int(DEC(b0_msg_hello_decode, "{\"v\":1,", &h), B0_ERR_PROTOCOL,
+	    "broken JSON");
+	is_int(b0_msg_hello_decode("", 0, &h, &em), B0_ERR_PROTOCOL,
+	    "empty payload");
+}
+
+/* b0_msg_socks_decode on a C string. */
+static int
+socks(const char *text, int registered, struct b0_msg_socks *m,
+    struct b0_errmsg *em)
+{
+	return b0_msg_socks_decode(text, strlen(text), registered, m, em);
+}
+
+static void
+test_socks(void)
+{
+	struct b0_msg_socks m;
+	struct b0_errmsg em;
+	struct b0_buf out, big;
+	uint8_t type;
+	uint32_t len;
+	int i;
+
+	is_int(socks("{\"sockets\":[{\"name\":\"ssh\",\"spec\":"
+		     "\"tcp/22\",\"dns\":\"ssh-l.e.test\","
+		     "\"port\":20001},{\"name\":\"x\",\"spec\":"
+		     "\"tcp/1\",\"error\":\"taken\"}]}",
+		   1, &m, &em),
+	    0, "REGISTERED decodes");
+	is_int(m.n, 2, "two sockets");
+	is_int(m.socks[0].port, 20001, "port");
+	is_str(m.socks[1].error, "taken", "error entry");
+	b0_buf_init(&out, 1 << 20);
+	is_int(b0_msg_socks_frame(&out, 1, &m), 0, "REGISTERED encodes");
+	b0_msg_socks_cleanup(&m);
+	b0_proto_check_hdr(b0_buf_ptr(&out), &type, &len, &em);
+	is_int(type, B0_F_REGISTERED, "REGISTERED type");
+	is_int(b0_msg_socks_decode(b0_buf_ptr(&out) + 4, len, 1, &m, &em), 0,
+	    "REGISTERED round trip");
+	is_str(m.socks[0].dns, "ssh-l.e.test", "dns kept");
+	b0_msg_socks_cleanup(&m);
+	b0_buf_cleanup(&out);
+	is_int(socks("{\"sockets\":[{\"name\":\"a\",\"spec\":"
+		     "\"tcp/1\"},{\"name\":\"a\",\"spec\":"
+		     "\"tcp/2\"}]}",
+		   0, &m, &em),
+	    B0_ERR_PROTOCOL, "duplicate socket names");
+	has_str(em.text, "socket \"a\" is listed twice", "duplicate message");
+	is_int(socks("{\"sockets\":[{\"name\":\"Bad\",\"spec\":"
+		     "\"tcp/1\"}]}",
+		   0, &m, &em),
+	    B0_ERR_PROTOCOL, "bad name");
+	has_str(em.text, "REGISTER: sockets[0].name: \"Bad\" is not valid",
+	    "bad name message names the element");
+	is_int(socks("{\"sockets\":{}}", 0, &m, &em), B0_ERR_PROTOCOL,
+	    "sockets not an array");
+	is_int(socks("{\"sockets\":[{\"name\":\"a\",\"spec\":"
+		     "\"tcp/1\",\"dns\":\"a.b\",\"port\":0}]}",
+		   1, &m, &em),
+	    B0_ERR_PROTOCOL, "port 0 in REGISTERED");
+	/* 257 sockets: one over the limit. */
+	b0_buf_init(&big, 1 << 20);
+	b0_buf_put_str(&big, "{\"sockets\":[");
+	for (i = 0; i <= B0_MAX_SOCKETS; i++)
+		b0_buf_putf(&big, "%s{\"name\":\"s%d\",\"spec\":\"tcp/1\"}",
+		    i ? "," : "", i);
+	b0_buf_put_str(&big, "]}");
+	is_int(
+	    b0_msg_socks_decode(b0_buf_ptr(&big), b0_buf_len(&big), 0, &m, &em),
+	    B0_ERR_PROTOCOL, "257 sockets refused");
+	has_str(em.text, "257 sockets (at most 256)", "limit message");
+	b0_buf_cleanup(&big);
+}
+
+static void
+test_small(void)
+{
+	struct b0_msg_welcome w;
+	struct b0_msg_attach a;
+	struct b0_msg_open o;
+	struct b0_msg_error e;
+	struct b0_errmsg em;
+	struct b0_buf out;
+	char reason[B0_TEXT_SIZE], longr[600];
+	uint32_t want;
+	uint8_t type;
+	uint32_t len;
+
+	is_int(DEC(b0_msg_welcome_decode,
+		   "{\"v\":1,\"publisher\":\"lab1\",\"session\":\"" HEX32
+		   "\",\"key\":\"" KEY43 "\",\"heartbeat\":10,\"domain\":"
+		   "\"edge.example.com\",\"https_port\":443}",
+		   &w),
+	    0, "WELCOME decodes");
+	is_int(w.heartbeat, 10, "heartbeat");
+	is_int(DEC(b0_msg_welcome_decode,
+		   "{\"v\":1,\"publisher\":\"lab1\",\"session\":\"" HEX32
+		   "\",\"key\":\"" KEY43 "\",\"heartbeat\":0,\"domain\":"
+		   "\"e.x\",\"https_port\":443}",
+		   &w),
+	    B0_ERR_PROTOCOL, "heartbeat 0");
+	is_int(DEC(b0_msg_welcome_decode,
+		   "{\"v\":1,\"publisher\":\"lab1\",\"session\":\"" HEX32
+		   "\",\"key\":\"" KEY43 "\",\"heartbeat\":1,\"domain\":"
+		   "\"Edge.x\",\"https_port\":443}",
+		   &w),
+	    B0_ERR_PROTOCOL, "upper-case domain");
+	is_int(DEC(b0_msg_attach_decode,
+		   "{\"session\":\"" HEX32 "\",\"key\":\"" KEY43 "\"}", &a),
+	    0, "ATTACH decodes");
+	is_int(DEC(b0_msg_attach_decode,
+		   "{\"session\":\"" HEX32 "\",\"key\":\"" KEY43 "=\"}", &a),
+	    B0_ERR_PROTOCOL, "ATTACH key too long");
+	is_int(DEC(b0_msg_open_decode,
+		   "{\"socket\":\"ssh\",\"visitor\":\"[2001:db8::1]:22\","
+		   "\"id\":\"" HEX32 "\"}",
+		   &o),
+	    0, "OPEN decodes");
+	is_str(o.visitor, "[2001:db8::1]:22", "OPEN visitor");
+	is_int(DEC(b0_msg_open_decode,
+		   "{\"socket\":\"ssh\",\"visitor\":\"a\\nb\",\"id\":\"" HEX32
+		   "\"}",
+		   &o),
+	    B0_ERR_PROTOCOL, "OPEN visitor with a newline");
+	is_int(b0_msg_pool_decode("{\"want\":5}", 10, &want, &em), 0, "POOL");
+	is_int(want, 5, "POOL want");
+	is_int(b0_msg_pool_decode("{\"want\":0}", 10, &want, &em),
+	    B0_ERR_PROTOCOL, "POOL want 0");
+	is_int(b0_msg_pool_decode("{\"want\":1025}", 13, &want, &em),
+	    B0_ERR_PROTOCOL, "POOL want 1025");
+	is_int(DEC(b0_msg_error_decode, "{\"code\":\"auth\"}", &e), 0,
+	    "ERROR without message");
+	is_int(b0_msg_rst_decode("", 0, reason, sizeof(reason), &em), 0,
+	    "empty RST");
+	is_str(reason, "", "empty RST reason");
+	/* A long reason is cut at a character boundary when sent. */
+	memset(longr, 'a', sizeof(longr));
+	memcpy(longr + 254, "\xc3\xa9", 2);
+	longr[sizeof(longr) - 1] = '\0';
+	b0_buf_init(&out, 65536);
+	is_int(b0_msg_rst_frame(&out, longr), 0, "RST with a long reason");
+	b0_proto_check_hdr(b0_buf_ptr(&out), &type, &len, &em);
+	is_int(b0_msg_rst_decode(
+		   b0_buf_ptr(&out) + 4, len, reason, sizeof(reason), &em),
+	    0, "long RST decodes");
+	is_int(strlen(reason), 254, "cut before the two-byte character");
+	b0_buf_cleanup(&out);
+}
+
+int
+main(void)
+{
+	test_headers();
+	test_names();
+	test_hello();
+	test_socks();
+	test_small();
+	return tap_done();
+}
