@@ -249,6 +249,17 @@ b0_conf_u32(const struct b0_conf_line *l, int i, uint32_t min, uint32_t max,
 }
 
 int
+b0_conf_log_level(const struct b0_conf_line *l, int i, enum b0_log_level *out,
+    struct b0_errmsg *em)
+{
+	if (b0_log_level_parse(l->argv[i], out) != 0)
+		return b0_conf_error(em, l,
+		    "%s: \"%s\" is not error, warn, notice, info or debug",
+		    l->argv[0], l->argv[i]);
+	return 0;
+}
+
+int
 b0_conf_bool(
     const struct b0_conf_line *l, int i, int *out, struct b0_errmsg *em)
 {

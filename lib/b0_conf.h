@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "b0_err.h"
+#include "b0_log.h"
 
 #define B0_CONF_MAX_LINE 4096
 #define B0_CONF_MAX_ARGS 16
@@ -103,6 +104,8 @@ int b0_conf_duration_ms(const struct b0_conf_line *line, int i, uint64_t min,
     uint64_t max, uint64_t *out, struct b0_errmsg *em);
 int b0_conf_size(const struct b0_conf_line *line, int i, uint64_t min,
     uint64_t max, uint64_t *out, struct b0_errmsg *em);
+int b0_conf_log_level(const struct b0_conf_line *line, int i,
+    enum b0_log_level *out, struct b0_errmsg *em);
 
 /*
  * b0_conf_strdup(line, i, out, em):

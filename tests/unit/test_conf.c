@@ -17,13 +17,14 @@
 #include "b0_utf8.h"
 #include "tap.h"
 
-enum { OP_EDGE, OP_PORT, OP_SOCKET, OP_BANNER, OP_MAX };
+enum { OP_EDGE, OP_PORT, OP_SOCKET, OP_BANNER, OP_LOGLEVEL, OP_MAX };
 
 static const struct b0_conf_keyword keywords[] = {
     {"edge", OP_EDGE, 1, 1, 0},
     {"port", OP_PORT, 1, 1, 0},
     {"socket", OP_SOCKET, 2, 3, 1},
     {"banner", OP_BANNER, 1, 1, 0},
+    {"log-level", OP_LOGLEVEL, 1, 1, 0},
 };
 
 /* Read all of text; return the first error (0) and the message in em. */
@@ -41,8 +42,9 @@ read_all(const char *text, struct b0_errmsg *em, char *words, size_t wsz)
 	if ((r = b0_conf_open_mem("t.conf", g, strlen(text), &c, em)) != 0)
 		goto out;
 	while ((r = b0_conf_next(c, &l, em)) == 1) {
-		if ((op = b0_conf_lookup(keywords, 4, &l, seen, OP_MAX, em)) <
-		    0) {
+		if ((op = b0_conf_lookup(keywords,
+			 sizeof(keywords) / sizeof(keywords[0]), &l, seen,
+			 OP_MAX, em)) < 0) {
 			r = op;
 			goto out;
 		}
@@ -54,6 +56,12 @@ read_all(const char *text, struct b0_errmsg *em, char *words, size_t wsz)
 			uint32_t port;
 
 			if ((r = b0_conf_u32(&l, 1, 1, 65535, &port, em)) != 0)
+				goto out;
+		}
+		if (op == OP_LOGLEVEL) {
+			enum b0_log_level lvl;
+
+			if ((r = b0_conf_log_level(&l, 1, &lvl, em)) != 0)
 				goto out;
 		}
 	}
@@ -96,6 +104,10 @@ test_conf(void)
 		"t.conf:1: port: \"0\" is not a whole number from 1 to "
 		"65535"},
 	    {"port 022\n", B0_ERR_CONFIG, "\"022\" is not a whole number"},
+	    {"log-level debug\n", 0, "log-level|debug|"},
+	    {"log-level loud\n", B0_ERR_CONFIG,
+		"t.conf:1: log-level: \"loud\" is not error, warn, notice, "
+		"info or debug"},
 	    {"banner \"open\n", B0_ERR_FORMAT,
 		"t.conf:1: unterminated quoted string"},
 	    {"banner \"a\"b\n", B0_ERR_FORMAT,
