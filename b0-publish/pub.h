@@ -1,0 +1,121 @@
+/*
+ * b0-publish internals: the running publisher.
+ *
+ * Ownership: struct pub owns its control channel, its data channels (idle
+ * and busy) and the dials in progress.  A data channel owns the socket of
+ * the stream it relays (through b0_chan) and, while connecting, the
+ * target's socket.
+ */
+#ifndef PUB_H
+#define PUB_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdint.h>
+
+#include "b0_chan.h"
+#include "b0_ctl.h"
+#include "b0_log.h"
+#include "b0_loop.h"
+#include "b0_proto.h"
+#include "b0_tls.h"
+#include "conf.h"
+
+struct pub;
+
+enum dial_purpose { DIAL_CONTROL, DIAL_DATA };
+
+/* A connection to the edge being made: TCP, proxy CONNECT, TLS. */
+struct dial {
+	struct pub *p;
+	enum dial_purpose purpose;
+	int state;
+	int fd;
+	SSL *ssl;
+	struct b0_buf io; /* the proxy exchange */
+	struct b0_timer timer;
+	void (*done)(struct dial *d, int r, const char *why);
+	TAILQ_ENTRY(dial) entry;
+};
+
+/* A data channel. */
+struct dchan {
+	struct pub *p;
+	struct b0_chan *chan;
+	char session[B0_HEXID_SIZE]; /* the control session it attached to */
+	int busy;
+	int tfd; /* target socket while connecting */
+	struct b0_timer timer;
+	char socket[B0_NAME_SIZE];
+	char visitor[B0_ADDR_SIZE];
+	TAILQ_ENTRY(dchan) entry;
+};
+
+TAILQ_HEAD(dial_q, dial);
+TAILQ_HEAD(dchan_q, dchan);
+
+enum pub_state {
+	P_WAIT = 0,   /* waiting to (re)connect */
+	P_DIALING,    /* control connection being made */
+	P_HELLO,      /* HELLO sent */
+	P_REGISTER,   /* REGISTER sent */
+	P_UP,	      /* registered */
+	P_UNREGISTER, /* connect mode ending: REGISTER [] sent */
+};
+
+struct pub {
+	struct b0_loop *loop;
+	struct b0_log log;
+	struct pub_conf *conf;
+	struct b0_tls_ctx *tls;
+	struct b0_chan_ctx cctx;
+	char instance[B0_HEXID_SIZE];
+	char token[B0_TOKEN_SIZE];
+	/* Where to dial: the proxy if configured, else the edge. */
+	struct sockaddr_storage dial_addr;
+	socklen_t dial_addrlen;
+	char proxy_host[256];
+	uint16_t proxy_port;
+	char proxy_auth[512]; /* "Basic ..." or "" */
+
+	enum pub_state state;
+	struct b0_chan *ctl;
+	struct dial_q dials;
+	unsigned ndial_data;
+	struct b0_msg_welcome welcome;
+	struct b0_msg_socks registered;
+	char printed[4096]; /* the last table printed, to print changes */
+	unsigned attempt;
+	struct b0_timer retry;
+	struct b0_timer hb;
+	int64_t up_since;
+
+	struct dchan_q idle, busy;
+	unsigned nidle, nbusy;
+
+	struct b0_ctl *ctlsock;
+	int sigfd;
+	int connect_mode; /* remove the sockets from the edge on exit */
+	int stopping;
+	int done; /* leave the event loop */
+	int exit_code;
+};
+
+/* dial.c */
+int dial_setup(struct pub *p, struct b0_errmsg *em);
+int dial_start(struct pub *p, enum dial_purpose purpose,
+    void (*done)(struct dial *d, int r, const char *why));
+void dial_free(struct dial *d);
+
+/* pub.c */
+int pub_run(struct pub_conf *conf, int connect_mode, int ready_fd);
+
+/* ls.c: the control socket and the table of published sockets. */
+int pub_ctl_handler(
+    const char *req, uid_t uid, struct b0_buf *reply, void *cookie);
+int pub_ls_json(struct pub *p, struct b0_buf *out);
+int pub_table_from_json(
+    const char *json, size_t len, struct b0_buf *out, struct b0_errmsg *em);
+
+#endif /* PUB_H */
