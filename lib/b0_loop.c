@@ -28,6 +28,7 @@ struct b0_loop {
 	struct b0_timer **heap;
 	size_t nheap, aheap;
 	uint64_t now;
+	uint64_t seq; /* timers set so far */
 	int stop;
 };
 
@@ -147,12 +148,19 @@ heap_place(struct b0_loop *l, size_t i, struct b0_timer *t)
 	t->slot = i + 1;
 }
 
+/* Timer a runs before timer b. */
+static int
+earlier(const struct b0_timer *a, const struct b0_timer *b)
+{
+	return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+}
+
 static void
 heap_up(struct b0_loop *l, size_t i)
 {
 	struct b0_timer *t = l->heap[i];
 
-	while (i > 0 && l->heap[(i - 1) / 2]->when > t->when) {
+	while (i > 0 && earlier(t, l->heap[(i - 1) / 2])) {
 		heap_place(l, i, l->heap[(i - 1) / 2]);
 		i = (i - 1) / 2;
 	}
@@ -169,9 +177,9 @@ heap_down(struct b0_loop *l, size_t i)
 		c = 2 * i + 1;
 		if (c >= l->nheap)
 			break;
-		if (c + 1 < l->nheap && l->heap[c + 1]->when < l->heap[c]->when)
+		if (c + 1 < l->nheap && earlier(l->heap[c + 1], l->heap[c]))
 			c++;
-		if (l->heap[c]->when >= t->when)
+		if (!earlier(l->heap[c], t))
 			break;
 		heap_place(l, i, l->heap[c]);
 		i = c;
@@ -214,6 +222,7 @@ b0_timer_set(struct b0_loop *l, struct b0_timer *t, uint64_t after_ms,
 		l->aheap = n;
 	}
 	t->when = l->now + after_ms;
+	t->seq = l->seq++;
 	t->fn = fn;
 	t->cookie = cookie;
 	heap_place(l, l->nheap++, t);
@@ -253,8 +262,14 @@ static void
 run_timers(struct b0_loop *l)
 {
 	struct b0_timer *t;
+	uint64_t seq = l->seq;
 
-	while (l->nheap > 0 && l->heap[0]->when <= l->now) {
+	/*
+	 * Only timers set before this call: one set by a callback here waits
+	 * for the next turn (it sorts after every older due timer).
+	 */
+	while (l->nheap > 0 && l->heap[0]->when <= l->now &&
+	       l->heap[0]->seq < seq) {
 		t = l->heap[0];
 		b0_timer_cancel(l, t);
 		t->fn(l, t->cookie);
@@ -272,7 +287,9 @@ b0_loop_once(struct b0_loop *l, int max_wait_ms)
 	l->now = mono_ms();
 	run_timers(l);
 	if (l->nheap > 0) {
-		uint64_t d = l->heap[0]->when - l->now;
+		/* A timer set in the last run is due but waited. */
+		uint64_t d =
+		    l->heap[0]->when > l->now ? l->heap[0]->when - l->now : 0;
 
 		if (wait < 0 || d < (uint64_t)wait)
 			wait = (int)(d > 60000 ? 60000 : d);

@@ -33,6 +33,7 @@ typedef void b0_loop_timer_fn(struct b0_loop *loop, void *cookie);
  */
 struct b0_timer {
 	uint64_t when; /* ms on the loop's clock */
+	uint64_t seq;  /* order of setting: ties on when run oldest first */
 	size_t slot;   /* index in the heap + 1; 0 when not armed */
 	b0_loop_timer_fn *fn;
 	void *cookie;
@@ -76,6 +77,9 @@ int b0_timer_armed(const struct b0_timer *t);
 /*
  * b0_loop_defer(loop, fn, cookie, t):
  * Run fn on the next turn of the loop, before waiting (a timer of 0 ms).
+ * A timer set while timers run waits for the next turn, after the file
+ * descriptors that are ready: a callback that defers itself to yield
+ * (a busy stream) never starves the others.
  */
 int b0_loop_defer(struct b0_loop *loop, struct b0_timer *t,
     b0_loop_timer_fn *fn, void *cookie);

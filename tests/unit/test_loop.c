@@ -129,10 +129,61 @@ test_fds(void)
 	b0_loop_free(loop);
 }
 
+/* A callback that keeps deferring itself, as a busy stream yields. */
+struct busy {
+	struct b0_timer t;
+	int runs;
+};
+
+static void
+on_busy(struct b0_loop *loop, void *cookie)
+{
+	struct busy *b = cookie;
+
+	b->runs++;
+	b0_loop_defer(loop, &b->t, on_busy, b);
+}
+
+static void
+on_count(struct b0_loop *loop, int fd, unsigned ev, void *cookie)
+{
+	int *n = cookie;
+	char c;
+
+	(void)loop;
+	(void)ev;
+	if (read(fd, &c, 1) == 1)
+		(*n)++;
+}
+
+static void
+test_defer_yields(void)
+{
+	struct b0_loop *loop;
+	struct busy b = {{0}, 0};
+	int p[2], reads = 0, i;
+
+	b0_loop_new(&loop);
+	pipe2(p, O_NONBLOCK | O_CLOEXEC);
+	b0_loop_add(loop, p[0], B0_LOOP_READ, on_count, &reads);
+	write(p[1], "xyz", 3);
+	b0_loop_defer(loop, &b.t, on_busy, &b);
+	for (i = 0; i < 3; i++)
+		is_int(b0_loop_once(loop, 1000), 0, "turn %d returns", i);
+	is_int(reads, 3, "a self-deferring callback does not starve fds");
+	ok(b.runs >= 3 && b.runs <= 6, "it runs once or twice a turn (%d)",
+	    b.runs);
+	ok(b0_timer_armed(&b.t), "and is armed for the next turn");
+	close(p[0]);
+	close(p[1]);
+	b0_loop_free(loop);
+}
+
 int
 main(void)
 {
 	test_timers();
 	test_fds();
+	test_defer_yields();
 	return tap_done();
 }
