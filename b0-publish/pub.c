@@ -570,9 +570,12 @@ data_stream_end(
 	dc->busy = 0;
 	TAILQ_INSERT_HEAD(&p->idle, dc, entry);
 	p->nidle++;
-	/* A channel of an earlier session cannot take new streams. */
-	if (p->state != P_UP || strcmp(dc->session, p->welcome.session) != 0 ||
-	    p->nidle > p->conf->pool * 2)
+	/*
+	 * A channel of an earlier session cannot take new streams.  Surplus
+	 * idle channels are the edge's to retire (docs/protocol.md): the edge
+	 * may be handing this one a visitor right now.
+	 */
+	if (p->state != P_UP || strcmp(dc->session, p->welcome.session) != 0)
 		b0_chan_close(c, 0, "not needed");
 }
 
