@@ -6,7 +6,8 @@
 #   make sanitize        ASan+UBSan build in build/asan, then its tests
 #   make fuzz            libFuzzer targets (clang) in build/fuzz
 #   make fuzz-smoke      each fuzz target for FUZZ_SECONDS over its corpus
-#   make test-all        what CI runs: deps, gcc, clang, sanitize, fuzz-smoke
+#   make test-all        what CI runs: deps, format-check, lint, gcc, clang,
+#                        sanitize, fuzz-smoke
 #   make install         DESTDIR=... PREFIX=/usr/local
 #   make format-check    clang-format 14 over every .c and .h
 #
@@ -163,6 +164,7 @@ fuzz-smoke: fuzz
 
 # Everything CI runs, in order. Installs its Debian packages first.
 test-all: deps
+	$(MAKE) format-check lint
 	$(MAKE) check
 	$(MAKE) BUILD=build/clang CC=clang check
 	$(MAKE) sanitize
@@ -213,10 +215,13 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
+# cppcheck reads no system headers; it needs sys/queue.h's list macros.
+QUEUE_H := $(firstword $(wildcard /usr/include/sys/queue.h \
+	/usr/include/*/sys/queue.h))
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	    --inline-suppr -D_GNU_SOURCE -Ilib -Ipolicy \
-	    lib policy b0-edge b0-publish proxycmd pam_b0
+	    --inline-suppr -D_GNU_SOURCE -Ilib -Ipolicy --include=$(QUEUE_H) \
+	    $(wildcard lib policy b0-edge b0-publish proxycmd pam_b0)
 
 clean:
 	rm -rf build

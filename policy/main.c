@@ -267,7 +267,7 @@ json_spec(struct b0_jsonw *w, const char *input, const struct b0_spec *sp,
 	json_input(w, input);
 	b0_jsonw_key(w, "valid");
 	b0_jsonw_bool(w, error == NULL);
-	if (error != NULL) {
+	if (error != NULL || sp == NULL) {
 		b0_jsonw_key(w, "error");
 		b0_jsonw_str(w, error);
 		b0_jsonw_obj_end(w);

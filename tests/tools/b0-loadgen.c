@@ -102,7 +102,8 @@ struct opts {
 	uint32_t parallel;
 	int ready_fd;
 	int up; /* throughput: client to server instead of server to client */
-	uint32_t bulk_rate; /* rtt-under-load: MB/s the bulk reader takes; 0: all */
+	uint32_t
+	    bulk_rate; /* rtt-under-load: MB/s the bulk reader takes; 0: all */
 };
 
 /* Growable array of samples in ns, with a ceiling. */
@@ -179,8 +180,8 @@ dial(const struct opts *o)
 	if (fd == -1)
 		return -1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	while (connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) ==
-	    -1) {
+	while (
+	    connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) == -1) {
 		int e = errno;
 
 		if (e == EINTR)
@@ -524,8 +525,8 @@ cmd_serve(const struct opts *o)
 				gone = source_write(&sv, c) != 0;
 			else if ((evs[i].events & EPOLLOUT) && c->pend != NULL)
 				gone = echo_flush(&sv, c) != 0;
-			if (!gone && (evs[i].events &
-					 (EPOLLIN | EPOLLHUP | EPOLLERR)))
+			if (!gone &&
+			    (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 				gone = sconn_read(&sv, c) != 0;
 			if (gone)
 				sconn_free(&sv, c);
@@ -581,8 +582,7 @@ cmd_throughput(const struct opts *o)
 			die("count: \"%s\" is not a number", reply);
 		if (got != bytes)
 			die("sent %llu bytes, the server got %llu",
-			    (unsigned long long)bytes,
-			    (unsigned long long)got);
+			    (unsigned long long)bytes, (unsigned long long)got);
 		printf("throughput dir=up bytes=%llu seconds=%.3f mbps=%.1f\n",
 		    (unsigned long long)got, (double)(t1 - t0) / 1e9,
 		    mb_per_s(got, t1 - t0));
@@ -743,7 +743,8 @@ bulk_child(const struct opts *o, int ctl, int report)
 	    (unsigned long long)bytes, (unsigned long long)(t1 - t0));
 	(void)write_all(report, line, (size_t)len);
 	(void)shutdown(fd, SHUT_WR);
-	while ((n = read(fd, buf, IO_CHUNK)) != 0 && !(n == -1 && errno != EINTR))
+	while (
+	    (n = read(fd, buf, IO_CHUNK)) != 0 && !(n == -1 && errno != EINTR))
 		;
 	_exit(0);
 }
@@ -863,16 +864,15 @@ setup_worker(const struct opts *o, uint64_t deadline, int out)
 			break;
 		if (one_setup(o) != 0) {
 			if (errors++ == 0)
-				fprintf(stderr, "b0-loadgen: setup: %s\n",
-				    why());
+				fprintf(
+				    stderr, "b0-loadgen: setup: %s\n", why());
 			continue;
 		}
 		t1 = now_ns();
 		samples_add(&s, t1 - t0);
 	}
 	len = snprintf(line, sizeof(line), "%zu %llu %llu\n", s.n,
-	    (unsigned long long)errors,
-	    (unsigned long long)(now_ns() - start));
+	    (unsigned long long)errors, (unsigned long long)(now_ns() - start));
 	(void)write_all(out, line, (size_t)len);
 	for (i = 0; i < s.n; i++) {
 		v = s.v[i] > UINT32_MAX ? UINT32_MAX : (uint32_t)s.v[i];
@@ -1010,8 +1010,8 @@ cmd_freeport(const struct opts *o)
 	int fd, r;
 
 	b0_err_clear(&em);
-	if ((r = b0_net_listen(o->listen ? o->listen : "127.0.0.1", 0, &fd,
-		 &em)) != 0 ||
+	if ((r = b0_net_listen(
+		 o->listen ? o->listen : "127.0.0.1", 0, &fd, &em)) != 0 ||
 	    (r = b0_net_local_port(fd, &port)) != 0)
 		die("freeport: %s", b0_err_text(&em, r));
 	close(fd);
@@ -1060,8 +1060,17 @@ raise_nofile(void)
 int
 main(int argc, char **argv)
 {
-	enum { O_LISTEN = 256, O_CONNECT, O_TIME, O_COUNT, O_SIZE, O_PAR,
-		O_READY, O_DIR, O_RATE };
+	enum {
+		O_LISTEN = 256,
+		O_CONNECT,
+		O_TIME,
+		O_COUNT,
+		O_SIZE,
+		O_PAR,
+		O_READY,
+		O_DIR,
+		O_RATE
+	};
 	static const struct option longopts[] = {
 	    {"listen", required_argument, NULL, O_LISTEN},
 	    {"connect", required_argument, NULL, O_CONNECT},
@@ -1106,8 +1115,8 @@ main(int argc, char **argv)
 			o.connect = optarg;
 			break;
 		case O_TIME:
-			if (b0_parse_duration_ms(optarg, 1, 3600 * 1000,
-				&o.time_ms) != 0)
+			if (b0_parse_duration_ms(
+				optarg, 1, 3600 * 1000, &o.time_ms) != 0)
 				die("--time \"%s\" is not a duration", optarg);
 			break;
 		case O_COUNT:
@@ -1121,8 +1130,8 @@ main(int argc, char **argv)
 				    optarg);
 			break;
 		case O_PAR:
-			if (b0_parse_u32(optarg, 1, MAX_PARALLEL,
-				&o.parallel) != 0)
+			if (b0_parse_u32(
+				optarg, 1, MAX_PARALLEL, &o.parallel) != 0)
 				die("--parallel \"%s\" is not from 1 to %d",
 				    optarg, MAX_PARALLEL);
 			break;
