@@ -368,9 +368,14 @@ plain_readable(struct b0_chan *c)
 	ssize_t n;
 	int e;
 
-	/* Past the budget, epoll (level-triggered) calls again next turn. */
+	/*
+	 * Past the budget, epoll (level-triggered) calls again next turn.
+	 * A parked socket (hung up, see on_plain) is not watched: it is read
+	 * to its end, which the kernel's buffer bounds.
+	 */
 	while (c->s == S_RUN && c->sfd != -1 && !c->up_ended &&
-	       b0_buf_len(&c->out) == 0 && !c->closed && budget > 0) {
+	       b0_buf_len(&c->out) == 0 && !c->closed &&
+	       (budget > 0 || c->sfd_parked)) {
 		n = read(c->sfd, buf + B0_FRAME_HDR, B0_CHAN_CHUNK);
 		if (n > 0) {
 			b0_proto_put_hdr(buf, B0_F_DATA, (uint32_t)n);
@@ -506,6 +511,13 @@ frame_done(struct b0_chan *c)
  * Feed n decrypted bytes to the frame parser.  Returns how many were used;
  * fewer than n when paused or closed.
  */
+/* A whole header is in, with nothing left to read for its frame. */
+static int
+frame_pending(const struct b0_chan *c)
+{
+	return c->hdr_have == B0_FRAME_HDR && c->remain == 0;
+}
+
 static size_t
 dispatch(struct b0_chan *c, const uint8_t *p, size_t n)
 {
@@ -513,7 +525,11 @@ dispatch(struct b0_chan *c, const uint8_t *p, size_t n)
 	size_t used = 0, take, got;
 	int stream_frame;
 
-	while (used < n && !c->rd_paused && !c->closed) {
+	/*
+	 * A header held while the stream was starting (a FIN has no payload)
+	 * is complete with no bytes at all: it runs when called with n == 0.
+	 */
+	while ((used < n || frame_pending(c)) && !c->rd_paused && !c->closed) {
 		if (c->hdr_have < B0_FRAME_HDR) {
 			take = B0_FRAME_HDR - c->hdr_have;
 			if (take > n - used)
@@ -589,6 +605,10 @@ pump_in(struct b0_chan *c)
 
 	c->rd_wants_write = 0;
 	while (!c->rd_paused && !c->closed) {
+		if (frame_pending(c)) {
+			dispatch(c, buf, 0);
+			continue;
+		}
 		if (budget == 0) {
 			/*
 			 * Yield.  OpenSSL may hold read-ahead bytes that
