@@ -1,0 +1,66 @@
+/*
+ * b0-edge as OAuth 2.0 authorization server and OpenID Connect issuer
+ * (docs/identity.md): signing keys, built-in accounts, upstream
+ * providers, grants, and the pages.  idp.c is the entry point; keys.c,
+ * users.c, grants.c, upstream.c and pages.c hold the parts.
+ *
+ * Ownership: struct edge owns one struct idp (e->idp), made by idp_new()
+ * after the state directory is set up and before privileges are dropped,
+ * freed by idp_free().
+ */
+#ifndef EDGE_IDP_H
+#define EDGE_IDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "b0_err.h"
+#include "http.h"
+
+struct edge;
+struct idp;
+
+/*
+ * idp_new(e, ip, em): load (or make the first of) the signing keys, the
+ * users and the grants from e->conf->state_dir; e->https_port is known.
+ * Returns 0 and *ip, or an error with em naming the file.
+ */
+int idp_new(struct edge *e, struct idp **ip, struct b0_errmsg *em);
+void idp_free(struct idp *idp);
+
+/* Once a second: expire codes and sessions, notice new keys and users. */
+void idp_tick(struct idp *idp);
+
+/*
+ * idp_reload(idp, e): the configuration in e->conf changed (SIGHUP):
+ * providers, lifetimes.  Keeps the old settings on error (logged).
+ */
+void idp_reload(struct idp *idp, struct edge *e);
+
+/* The issuer string, borrowed while idp lives. */
+const char *idp_issuer(const struct idp *idp);
+
+/* A request for the edge's own domain (SNI = domain). */
+void idp_handle(struct idp *idp, const struct hreq *rq, struct hresp *rs);
+
+/*
+ * idp_check_access(idp, token, len, email, emailsz, em):
+ * Check a Bearer access token as docs/identity.md says and copy its
+ * email (lower-case) into email.  Returns 0, or B0_ERR_AUTH / B0_ERR_EXPIRED
+ * / B0_ERR_SIGNATURE / B0_ERR_CLAIM / B0_ERR_FORMAT ... with em saying why
+ * in words fit for a 401 body ("token expired 35 s ago").
+ */
+int idp_check_access(struct idp *idp, const char *token, size_t len,
+    char *email, size_t emailsz, struct b0_errmsg *em);
+
+/*
+ * idp_sign_ticket(idp, publisher, socket_dns, email, visitor, id,
+ *     ticketp, em):
+ * A connection ticket for one admitted stream (docs/identity.md).
+ * *ticketp is the caller's; wipe and free it with b0_str_wipe_free().
+ */
+int idp_sign_ticket(struct idp *idp, const char *publisher,
+    const char *socket_dns, const char *email, const char *visitor,
+    const char *id, char **ticketp, struct b0_errmsg *em);
+
+#endif /* EDGE_IDP_H */
