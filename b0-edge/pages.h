@@ -1,0 +1,56 @@
+/*
+ * The edge's HTML pages (pages.c): login, provider choice, device code
+ * entry and confirmation, results and errors.  Real HTML5 with inline CSS,
+ * readable on a phone, nothing loaded from outside (docs/identity.md,
+ * "Pages").  Every string from a request or a user is HTML-escaped here.
+ *
+ * Each function fills rs (status, content type text/html, is_html, body)
+ * and nothing else; the caller adds cookies with hresp_header().
+ */
+#ifndef EDGE_PAGES_H
+#define EDGE_PAGES_H
+
+#include "http.h"
+
+struct page_provider {
+	const char *name;  /* provider NAME from edge.conf */
+	const char *label; /* shown on the button ("Sign in with NAME") */
+};
+
+/*
+ * The sign-in form.  req: the pending request id to carry (hidden field);
+ * csrf: the CSRF token (hidden field); email: prefill (may be NULL);
+ * error: a sentence to show (NULL: none); builtin: show the password form;
+ * providers[nprov]: one a.provider link each.  status 200 (401 after a
+ * failed attempt).
+ */
+void page_login(struct hresp *rs, int status, const char *edge_domain,
+    const char *req, const char *csrf, const char *email, const char *error,
+    int builtin, const struct page_provider *providers, size_t nprov);
+
+/* Device flow: the code entry form (user_code may prefill; error may be NULL). */
+void page_device_entry(struct hresp *rs, int status, const char *csrf,
+    const char *user_code, const char *error);
+
+/* Device flow: approve or deny the code for the signed-in email. */
+void page_device_confirm(struct hresp *rs, const char *csrf,
+    const char *user_code, const char *email, const char *client);
+
+/*
+ * A result page: h1 title, p.detail text (e.g. "Signed in", "You can
+ * close this window and return to your terminal.").
+ */
+void page_message(struct hresp *rs, int status, const char *title,
+    const char *detail);
+
+/* An error page: h1 title ("Sign-in failed"), p.detail the reason. */
+void page_error(struct hresp *rs, int status, const char *title,
+    const char *detail);
+
+/*
+ * html_escape(out, s): append s to out with & < > " ' escaped.  Returns 0
+ * or B0_ERR_TOO_BIG.
+ */
+int html_escape(struct b0_buf *out, const char *s);
+
+#endif /* EDGE_PAGES_H */
