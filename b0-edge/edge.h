@@ -29,6 +29,8 @@
 struct edge;
 struct session;
 struct esock;
+struct hconn;
+struct idp;
 
 /* A TLS connection on the front door, before its first b0 frame. */
 struct front {
@@ -138,6 +140,8 @@ struct edge {
 	struct pconn_q pending; /* PC_NEW */
 	struct pconn_q orphans; /* data channels of ended sessions */
 	struct b0_ctl *ctl;
+	struct idp *idp;	    /* the issuer (idp.h) */
+	TAILQ_HEAD(, hconn) hconns; /* HTTPS front-door connections */
 	struct b0_timer tick;
 	struct b0_log_ratelimit rl_auth;
 	struct b0_log_ratelimit rl_visitor;
