@@ -17,6 +17,16 @@ struct edge_addr {
 	uint16_t port;
 };
 
+#define EDGE_MAX_PROVIDERS 8
+
+/* An upstream OpenID Connect provider: provider NAME ISSUER CLIENT-ID FILE */
+struct edge_provider {
+	char *name;   /* [a-z0-9-], 1..32; the login page's button */
+	char *issuer; /* https URL, as its discovery document says */
+	char *client_id;
+	char *secret_file; /* the client secret, a 0600 file */
+};
+
 struct edge_conf {
 	char *path;
 	char *domain;
@@ -34,6 +44,14 @@ struct edge_conf {
 	uint64_t heartbeat_ms;
 	uint64_t channel_idle_ms; /* an idle data channel lives this long */
 	uint32_t pool_max;	  /* idle data channels kept per publisher */
+	/* Identity (docs/identity.md). */
+	char *issuer;		/* NULL: https://<domain>[:<port>] */
+	uint64_t access_ttl_s;	/* access-token-lifetime, default 600 */
+	uint64_t refresh_ttl_s; /* refresh-token-lifetime, 30 days */
+	int builtin_users;	/* users builtin|none (default builtin) */
+	struct edge_provider providers[EDGE_MAX_PROVIDERS];
+	int nproviders;
+	char *provider_ca; /* CA file for providers; NULL: system CAs */
 };
 
 /*
