@@ -114,9 +114,7 @@ mono_ms(void)
 static int64_t
 retain_s(const struct idp *idp)
 {
-	int64_t t = idp->access_ttl > TICKET_TTL ? idp->access_ttl : TICKET_TTL;
-
-	return t + SKEW;
+	return keys_retain_s((uint64_t)idp->access_ttl);
 }
 
 const char *

@@ -37,6 +37,12 @@ struct keys {
 	struct stat st;		/* of dir when read */
 };
 
+int64_t
+keys_retain_s(uint64_t access_ttl_s)
+{
+	return (int64_t)(access_ttl_s > 60 ? access_ttl_s : 60) + 60;
+}
+
 static void
 keys_clear(struct keys *k)
 {

@@ -26,6 +26,13 @@
 struct keys;
 
 /*
+ * keys_retain_s(access_ttl_s): how long older keys stay published after a
+ * newer one appears: the longest token lifetime (access tokens, ID tokens,
+ * 60 s tickets) and 60 s of clock skew.
+ */
+int64_t keys_retain_s(uint64_t access_ttl_s);
+
+/*
  * keys_load(state_dir, create, kp, em): read state_dir/keys.  With create,
  * make the directory (0700) and a first key when there is none.  A key
  * file that does not load, or whose kid is not its thumbprint, is an
