@@ -309,8 +309,8 @@ cmd_key(struct edge_conf *c, int argc, char **argv, int json)
 				    : published ? "published"
 						: "retired"};
 
-				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
-				    gmtime_r(&tt, &tm));
+				strftime(when, sizeof(when),
+				    "%Y-%m-%d %H:%M:%S", gmtime_r(&tt, &tm));
 				r = b0_table_add(tb, row);
 			}
 		}
