@@ -600,3 +600,48 @@ oauth_error() {
 	[ "$(jq -r .issuer <<<"$output")" = https://edge.test ]
 	[ "$(jq -r .token_endpoint <<<"$output")" = https://edge.test/token ]
 }
+
+# forged CLAIMS-JSON [TYP] [KEY]: a token signed with the edge's own key
+# (or KEY) over CLAIMS-JSON.
+forged() {
+	local key=${3:-$(ls "$T"/edge-state/keys/*.pem | tail -1)} kid
+	kid=$(basename "$key" .pem)
+	kid=${kid#*-}
+	printf '%s' "$1" | "$B0_BUILD/tools/b0-jwtsign" "$key" "$kid" ${2:-at+jwt}
+}
+
+# refused TOKEN: /userinfo answers 401 invalid_token.
+refused() {
+	c -i -H "Authorization: Bearer $1" "$ISS/userinfo" >"$T/ui"
+	grep -q '^HTTP/1.1 401' "$T/ui" &&
+	    grep -q 'WWW-Authenticate: Bearer error="invalid_token"' "$T/ui" ||
+	    { cat "$T/ui"; return 1; }
+}
+
+@test "access tokens are checked: signature, typ, iss, aud, times, lifetime, the account" {
+	now=$(date +%s)
+	good() {
+		jq -cn --arg iss "$ISS" --argjson now "$now" \
+		    '{iss: $iss, sub: "alice@example.com", aud: $iss, client_id: "b0-proxy",
+		      email: "alice@example.com", email_verified: true, iat: $now,
+		      exp: ($now + 600), jti: "00", scope: "openid email", b0_src: "builtin"} + '"${1:-{\}}"
+	}
+	# The shape the edge issues passes: the check is not just "refuse".
+	run c -H "Authorization: Bearer $(forged "$(good)")" "$ISS/userinfo"
+	assert_success
+	[ "$(jq -r .email <<<"$output")" = alice@example.com ]
+	refused "$(forged "$(good)" JWT)"
+	refused "$(forged "$(good '{"iss":"https://evil.test"}')")"
+	refused "$(forged "$(good '{"aud":"b0-proxy"}')")"
+	refused "$(forged "$(good "{\"iat\":$((now - 1000)),\"exp\":$((now - 400))}")")"
+	refused "$(forged "$(good "{\"exp\":$((now + 4000))}")")"
+	refused "$(forged "$(good "{\"nbf\":$((now + 600))}")")"
+	refused "$(forged "$(good '{"email":"bob@example.com","sub":"bob@example.com"}')")"
+	refused "$(forged "$(good '{"b0_src":"upstream:gone"}')")"
+	"$B0_BUILD/tools/b0-jwtsign" --new-key "$T/other.pem"
+	refused "$(forged "$(good)" at+jwt "$T/other.pem")"
+	refused "not.a.token"
+	run c -i "$ISS/userinfo"
+	assert_line --partial "HTTP/1.1 401"
+	assert_line --partial "WWW-Authenticate: Bearer"
+}
