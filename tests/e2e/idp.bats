@@ -645,3 +645,56 @@ refused() {
 	assert_line --partial "HTTP/1.1 401"
 	assert_line --partial "WWW-Authenticate: Bearer"
 }
+
+@test "retired keys leave the JWKS once their tokens have expired; key rotate deletes them" {
+	K=$T/edge-state/keys
+	kid1=$(ls "$K" | sed 's/^[0-9]*-//; s/\.pem$//')
+	old=$(($(date +%s) - 100000))
+	# The first key, made long ago; a rotation now keeps it published.
+	mv "$K"/*-"$kid1".pem "$K/$old-$kid1.pem"
+	kid2=$("$B0_BUILD/b0-edge" -f "$T/edge.conf" key rotate 2>/dev/null)
+	wait_for 5 bash -c "curl -sS --cacert $T/ca.crt --resolve edge.test:$PORT:127.0.0.1 $ISS/jwks.json | jq -e '.keys | length == 2'"
+	# The second key is old too: its predecessor's tokens are long gone.
+	mv "$K"/*-"$kid2".pem "$K/$((old + 10))-$kid2.pem"
+	wait_for 5 bash -c "curl -sS --cacert $T/ca.crt --resolve edge.test:$PORT:127.0.0.1 $ISS/jwks.json | jq -e '.keys | length == 1 and .[0].kid == \"$kid2\"'"
+	run "$B0_BUILD/b0-edge" -f "$T/edge.conf" key ls
+	assert_line --regexp "^$kid1 +.* retired$"
+	run --separate-stderr "$B0_BUILD/b0-edge" -f "$T/edge.conf" key rotate
+	assert_success
+	kid3=$output
+	[[ "$stderr" == *"1 retired key deleted"* ]]
+	[ ! -e "$K/$old-$kid1.pem" ]
+	[ -e "$K/$((old + 10))-$kid2.pem" ]
+	wait_for 5 bash -c "curl -sS --cacert $T/ca.crt --resolve edge.test:$PORT:127.0.0.1 $ISS/jwks.json | jq -e '[.keys[].kid] | sort == ([\"$kid2\", \"$kid3\"] | sort)'"
+	# The running edge signs with the newest.
+	code_flow
+	[ "$(header "$(jq -r .access_token "$T/tok")" | jq -r .kid)" = "$kid3" ]
+}
+
+@test "users none: no password form, and tokens of built-in accounts are refused" {
+	code_flow
+	AT=$(jq -r .access_token "$T/tok")
+	RT=$(jq -r .refresh_token "$T/tok")
+	b0_edge_conf "$T" 127.0.0.1:0 24400-24409 "tcp-listen 127.0.0.1" \
+	    "users none"
+	kill -HUP "$(cat "$T/edge.pid")"
+	wait_for 5 grep -q 'configuration reloaded' "$T/edge.log"
+	refused "$AT"
+	post /token -d grant_type=refresh_token --data-urlencode "refresh_token=$RT"
+	oauth_error 400 invalid_grant
+	rm -f "$T/jar"
+	pkce
+	authorize
+	c -o "$T/login.html" "$ISS$(location "$T/h")"
+	! grep -q 'name="password"' "$T/login.html"
+}
+
+@test "SIGHUP: a new access-token-lifetime applies to the next tokens" {
+	b0_edge_conf "$T" 127.0.0.1:0 24400-24409 "tcp-listen 127.0.0.1" \
+	    "access-token-lifetime 2m"
+	kill -HUP "$(cat "$T/edge.pid")"
+	wait_for 5 grep -q 'configuration reloaded' "$T/edge.log"
+	code_flow
+	[ "$(jq -r .expires_in "$T/tok")" = 120 ]
+	[ "$(claims "$(jq -r .access_token "$T/tok")" | jq -r '.exp - .iat')" = 120 ]
+}
