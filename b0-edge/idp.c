@@ -728,8 +728,16 @@ idp_check_access(struct idp *idp, const char *token, size_t len, char *email,
 	want.skew = SKEW;
 	want.max_lifetime = idp->access_ttl;
 	j = b0_jwt_payload(t);
-	if ((r = b0_jwt_check_claims(j, 0, &want, em)) != 0)
+	if ((r = b0_jwt_check_claims(j, 0, &want, em)) != 0) {
+		int64_t exp;
+
+		/* In the words a person reads in a 401 body. */
+		if (r == B0_ERR_EXPIRED &&
+		    b0_json_get_int(j, 0, "exp", &exp) == 0)
+			b0_err_set(em, "token expired %lld s ago",
+			    (long long)(want.now - exp));
 		goto out;
+	}
 	if (b0_json_get_str(j, 0, "email", &mail) != 0 || !email_ok(mail)) {
 		r = B0_ERR_CLAIM;
 		b0_err_set(em, "the token's email claim is missing or invalid");

@@ -634,6 +634,7 @@ refused() {
 	refused "$(forged "$(good '{"iss":"https://evil.test"}')")"
 	refused "$(forged "$(good '{"aud":"b0-proxy"}')")"
 	refused "$(forged "$(good "{\"iat\":$((now - 1000)),\"exp\":$((now - 400))}")")"
+	grep -q "token expired 4[0-9][0-9] s ago" "$T/ui"
 	refused "$(forged "$(good "{\"exp\":$((now + 4000))}")")"
 	refused "$(forged "$(good "{\"nbf\":$((now + 600))}")")"
 	refused "$(forged "$(good '{"email":"bob@example.com","sub":"bob@example.com"}')")"
