@@ -75,6 +75,7 @@ struct provider {
 	char *jwks_uri;
 	struct b0_jwks *jwks;
 	int discovering;   /* a discovery job runs */
+	uint64_t tried_at; /* loop time discovery last started */
 	uint64_t retry_ms; /* the next backoff */
 	uint64_t jwks_at;  /* loop time of the last JWKS fetch */
 	struct b0_timer retry;
@@ -641,7 +642,7 @@ prov_discover(struct provider *p)
 		return;
 	}
 	p->discovering = 1;
-	p->jwks_at = b0_loop_now(u->loop);
+	p->tried_at = p->jwks_at = b0_loop_now(u->loop);
 }
 
 static void
@@ -1221,7 +1222,9 @@ upstreams_start(struct upstreams *u, const char *name, const char *req,
 		return B0_ERR_ARG;
 	}
 	if (p->authz_ep == NULL) {
-		prov_discover(p); /* now rather than at the next retry */
+		/* Now rather than at the next retry, but not at every click. */
+		if (b0_loop_now(u->loop) - p->tried_at >= UP_RETRY_MIN_MS)
+			prov_discover(p);
 		b0_err_set(em,
 		    "%s cannot be reached at the moment; try again in a "
 		    "little while",
