@@ -30,6 +30,7 @@
 #include "b0_version.h"
 #include "conf.h"
 #include "edge.h"
+#include "keys.h"
 #include "state.h"
 #include "users.h"
 
@@ -41,6 +42,7 @@ usage(FILE *f)
 	    "       b0-edge [-f FILE] token add NAME\n"
 	    "       b0-edge [-f FILE] token ls [--json]\n"
 	    "       b0-edge [-f FILE] token revoke NAME\n"
+	    "       b0-edge [-f FILE] key rotate | key ls [--json]\n"
 	    "       b0-edge [-f FILE] ls [--json]\n"
 	    "       b0-edge [-f FILE] user add EMAIL | ls [--json] | del "
 	    "EMAIL\n"
@@ -58,6 +60,9 @@ usage(FILE *f)
 	    "  token ls       list publishers that have a token\n"
 	    "  token revoke NAME\n"
 	    "                 revoke NAME's token and cut its tunnels\n"
+	    "  key rotate     add a new signing key (the edge signs with it\n"
+	    "                 within a second) and delete retired ones\n"
+	    "  key ls         list the signing keys\n"
 	    "  ls             publishers and sockets of the running edge\n"
 	    "  user add EMAIL add a built-in account or change its "
 	    "password\n"
@@ -212,6 +217,115 @@ cmd_token(struct edge_conf *c, int argc, char **argv, int json)
 		return die_usage("token: add NAME, ls or revoke NAME");
 	}
 	edge_tokens_cleanup(&t);
+	if (r != 0) {
+		fprintf(stderr, "b0-edge: %s\n", b0_err_text(&em, r));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * `b0-edge key rotate | ls`: the issuer's signing keys (keys.c), as the
+ * daemon's user so the files stay its own.
+ */
+static int
+cmd_key(struct edge_conf *c, int argc, char **argv, int json)
+{
+	int64_t now = (int64_t)time(NULL);
+	int64_t retain = keys_retain_s(c->access_ttl_s);
+	char kid[B0_JWK_THUMBPRINT_SIZE];
+	struct keys *k = NULL;
+	struct b0_errmsg em;
+	unsigned ndel;
+	int r;
+
+	if (argc != 1 ||
+	    (strcmp(argv[0], "rotate") != 0 && strcmp(argv[0], "ls") != 0))
+		return die_usage("key: rotate or ls");
+	if (become_daemon_user(c) != 0)
+		return 1;
+	b0_err_clear(&em);
+	if (strcmp(argv[0], "rotate") == 0) {
+		if (mkdir(c->state_dir, 0700) == -1 && errno != EEXIST) {
+			fprintf(stderr, "b0-edge: state-dir %s: %s\n",
+			    c->state_dir, strerror(errno));
+			return 1;
+		}
+		if ((r = keys_rotate(c->state_dir, now, retain, kid,
+			 sizeof(kid), &ndel, &em)) != 0) {
+			fprintf(stderr, "b0-edge: %s\n", b0_err_text(&em, r));
+			return 1;
+		}
+		printf("%s\n", kid);
+		fprintf(stderr,
+		    "b0-edge: new signing key %s; %u retired key%s deleted; "
+		    "a running edge signs with it within a second, and keeps "
+		    "the older keys in its JWKS for %lld s\n",
+		    kid, ndel, ndel == 1 ? "" : "s", (long long)retain);
+		return 0;
+	}
+	r = keys_load(c->state_dir, 0, &k, &em);
+	if (r == B0_ERR_SYS(ENOENT)) {
+		r = 0;
+		k = NULL;
+	}
+	if (r == 0) {
+		struct b0_table *tb = NULL;
+		struct b0_buf out;
+		struct b0_jsonw w;
+		const char *hdr[] = {"KID", "CREATED", "STATE"};
+		size_t i, n = k != NULL ? keys_count(k) : 0;
+
+		b0_buf_init(&out, 1024 * 1024);
+		if (json) {
+			b0_jsonw_init(&w, &out);
+			b0_jsonw_arr_begin(&w);
+		} else
+			r = b0_table_new(3, hdr, &tb);
+		for (i = 0; i < n && r == 0; i++) {
+			const char *id;
+			int64_t created;
+			int signing, published;
+
+			keys_get(k, i, &id, &created, &signing, &published, now,
+			    retain);
+			if (json) {
+				b0_jsonw_obj_begin(&w);
+				b0_jsonw_key(&w, "kid");
+				b0_jsonw_str(&w, id);
+				b0_jsonw_key(&w, "created");
+				b0_jsonw_int(&w, created);
+				b0_jsonw_key(&w, "signing");
+				b0_jsonw_bool(&w, signing);
+				b0_jsonw_key(&w, "published");
+				b0_jsonw_bool(&w, published);
+				b0_jsonw_obj_end(&w);
+			} else {
+				char when[32];
+				time_t tt = (time_t)created;
+				struct tm tm;
+				const char *row[3] = {id, when,
+				    signing	? "signing"
+				    : published ? "published"
+						: "retired"};
+
+				strftime(when, sizeof(when),
+				    "%Y-%m-%d %H:%M:%S", gmtime_r(&tt, &tm));
+				r = b0_table_add(tb, row);
+			}
+		}
+		if (json) {
+			b0_jsonw_arr_end(&w);
+			if ((r = b0_jsonw_finish(&w)) == 0)
+				r = b0_buf_put_str(&out, "\n");
+		} else if (r == 0)
+			r = b0_table_format(tb, &out);
+		if (r == 0)
+			fwrite(b0_buf_ptr(&out), 1, b0_buf_len(&out), stdout);
+		b0_table_free(tb);
+		b0_buf_cleanup(&out);
+	}
+	keys_free(k);
 	if (r != 0) {
 		fprintf(stderr, "b0-edge: %s\n", b0_err_text(&em, r));
 		return 1;
@@ -659,6 +773,8 @@ main(int argc, char **argv)
 		return edge_run(c, ready_fd);
 	if (strcmp(argv[0], "token") == 0)
 		r = cmd_token(c, argc - 1, argv + 1, json);
+	else if (strcmp(argv[0], "key") == 0)
+		r = cmd_key(c, argc - 1, argv + 1, json);
 	else if (strcmp(argv[0], "ls") == 0 && argc == 1)
 		r = cmd_ls(c, json);
 	else if (strcmp(argv[0], "user") == 0)
