@@ -22,12 +22,16 @@
 //                        type this code on the edge's /device page and approve;
 //                        without URL the browser starts at https://DOMAIN/device
 //   B0_BROWSER_DENY=1    deny instead; success is then NOT reaching "Signed in"
-//   B0_BROWSER_SHOTS=DIR a screenshot of every page: DIR/NN-host-path.png
+//   B0_BROWSER_SHOTS=DIR a screenshot of every page: DIR/NN-host-port-path.png,
+//                        NN counting on across runs
 //   B0_BROWSER_LOG=FILE  a line "URL-without-query h1" per page visited, and
 //                        lines starting "# " for what else happened
+//   B0_BROWSER_PIDS=FILE its PID is appended to FILE (for the test's clean-up)
+//   B0_BROWSER_DOMAIN, B0_BROWSER_ADDR, B0_BROWSER_TIMEOUT (seconds),
+//   B0_BROWSER_CHROMIUM (/usr/bin/chromium)
 // Nothing is ever written to stdout: b0-proxy's stdout is an ssh stream.
 import { X509Certificate, createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -66,6 +70,7 @@ function spkiHashes(file) {
     .digest('base64'));
 }
 
+if (env.B0_BROWSER_PIDS) appendFileSync(env.B0_BROWSER_PIDS, `${process.pid}\n`);
 const userDataDir = mkdtempSync(join(tmpdir(), 'b0-browser-'));
 let context = null, blocked = 0, finishing = false;
 
@@ -158,7 +163,11 @@ async function main() {
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     `--host-resolver-rules=MAP *.${domain} ${addr}, MAP ${domain} ${addr}, EXCLUDE localhost, EXCLUDE 127.*, EXCLUDE [::1], EXCLUDE ${addr}, MAP * ~NOTFOUND`];
   if (env.B0_BROWSER_CERT) flags.push(`--ignore-certificate-errors-spki-list=${spkiHashes(env.B0_BROWSER_CERT).join(',')}`);
-  if (shots) mkdirSync(shots, { recursive: true });
+  if (shots) {
+    // Numbers go on from an earlier run's screenshots in the same DIR.
+    mkdirSync(shots, { recursive: true });
+    shotNo = readdirSync(shots).filter((f) => /^\d+-.*\.png$/.test(f)).length;
+  }
   const childEnv = { ...env, HOME: userDataDir };
   for (const k of ['http_proxy', 'https_proxy', 'all_proxy', 'no_proxy']) {
     delete childEnv[k];

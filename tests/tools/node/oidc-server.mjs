@@ -89,6 +89,7 @@ function makeProvider(issuer) {
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
     conformIdTokenClaims: false,
+  ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
     pkce: { required: () => false },
     features: { devInteractions: { enabled: false } },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
