@@ -11,8 +11,9 @@ load helpers/browser
 V=tooling-verifier-0123456789-0123456789-0123456789
 
 setup() {
-	browser_have && oidc_have ||
-	    skip "node, chromium or tests/tools/node/node_modules missing (run scripts/deps)"
+	if ! browser_have || ! oidc_have; then
+		skip "node, chromium or tests/tools/node/node_modules missing (run scripts/deps)"
+	fi
 	b0_tmpdir
 	. "$B0_TOP/tests/lib/testenv.sh"
 	b0_pki "$T"
@@ -35,10 +36,6 @@ teardown() {
 		done
 	fi
 	b0_cleanup_tmpdir
-	# Every browser (and its chromium) is gone, and its profile with it.
-	for pid in $(cat "$T/browser.pids" 2>/dev/null); do
-		! kill -0 "$pid" 2>/dev/null
-	done
 }
 
 # bg NAME CMD...: a helper process, stopped by PID in teardown; it writes
@@ -112,7 +109,9 @@ jwt_payload() {
 	assert_success
 	assert_output --partial "browser: done: Signed in (redirect target)"
 	# It never writes to stdout (b0-proxy's stdout is an ssh stream).
-	browser_run "$(auth_url edge "$RP/cb")" 2>/dev/null >"$T/stdout" || true
+	# browser.sh ensures it; browser.mjs itself does not either.
+	timeout 90 "$B0_NODE_TOOLS/browser.mjs" "$(auth_url edge "$RP/cb")" \
+	    2>/dev/null >"$T/stdout" </dev/null || true
 	[ ! -s "$T/stdout" ]
 	run browser_pages
 	assert_line --index 0 --regexp "^$OIDC_ISSUER/interaction/[^ ?]+ Sign in to the test provider\$"
@@ -241,4 +240,14 @@ fixture() {
 	assert_output --partial "failed: timed out after 3 s"
 	ls -d /tmp/b0-browser-* 2>/dev/null | sort >"$T/profiles.after"
 	diff "$T/profiles.before" "$T/profiles.after"
+	local pid
+	pid=$(cat "$T/browser.pids")
+	! kill -0 "$pid" 2>/dev/null
+	# SIGTERM ends it (as b0-proxy or a teardown would) within seconds.
+	B0_BROWSER_TIMEOUT=30 "$BROWSER" "http://127.0.0.1:$port/" 2>"$T/browser.err" &
+	pid=$!
+	wait_for 20 grep -q "chromium .* started" "$T/browser.err"
+	kill -TERM "$pid"
+	wait_for 10 eval '! kill -0 '"$pid"' 2>/dev/null'
+	grep -q "failed: got SIGTERM" "$T/browser.err"
 }

@@ -1,5 +1,6 @@
 # A real browser for the e2e tests: Debian's chromium, headless, driven by
-# tests/tools/node/browser.mjs (playwright-core; scripts/deps installs it).
+# tests/tools/node/browser.mjs (playwright-core; scripts/deps installs it),
+# through browser.sh (stdin /dev/null, stdout to stderr).
 # It reaches only loopback and the edge's names (edge.test, *.edge.test,
 # mapped to $B0_BROWSER_ADDR), trusts the edge's certificate by its public
 # key, signs in on the pages it meets and exits 0 on "Signed in ...", 1
@@ -27,7 +28,7 @@ browser_have() {
 
 browser_env() {
 	local cert=${1:-$T/edge.crt}
-	export BROWSER=$B0_NODE_TOOLS/browser.mjs
+	export BROWSER=$B0_NODE_TOOLS/browser.sh
 	export B0_BROWSER_DOMAIN=${B0_BROWSER_DOMAIN:-edge.test}
 	export B0_BROWSER_ADDR=${B0_BROWSER_ADDR:-127.0.0.1}
 	export B0_BROWSER_LOG=$T/browser.log

@@ -67,12 +67,12 @@ _oidc_ready() {
 }
 
 oidc_stop() {
-	local pid st=0 i
+	local pid st=0 _
 	[ -f "$T/oidc.pid" ] || return 0
 	pid=$(cat "$T/oidc.pid")
 	rm -f "$T/oidc.pid"
 	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -50,7 +50,9 @@ const shots = env.B0_BROWSER_SHOTS || null;
 const args = process.argv.slice(2);
 const startUrl = args.length ? args[args.length - 1] : env.B0_BROWSER_DEVICE_CODE ? `https://${domain}/device` : null;
 
+let finishing = false;
 function note(line) {
+  if (finishing) return;
   process.stderr.write(`browser: ${line}\n`);
   if (logFile) appendFileSync(logFile, `# ${line}\n`);
 }
@@ -72,12 +74,12 @@ function spkiHashes(file) {
 
 if (env.B0_BROWSER_PIDS) appendFileSync(env.B0_BROWSER_PIDS, `${process.pid}\n`);
 const userDataDir = mkdtempSync(join(tmpdir(), 'b0-browser-'));
-let context = null, blocked = 0, finishing = false;
+let context = null, blocked = 0;
 
 async function finish(code, why) {
   if (finishing) return;
-  finishing = true;
   note(`${code === 0 ? 'done' : 'failed'}: ${why}`);
+  finishing = true;
   if (context) await Promise.race([context.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
   rmSync(userDataDir, { recursive: true, force: true });
   process.exit(code);
@@ -182,6 +184,7 @@ async function main() {
     viewport: { width: 1000, height: 800 },
     timeout: 30000,
   });
+  note(`chromium ${context.browser()?.version() ?? ''} started`);
   await context.route('**/*', (route) => {
     const u = new URL(route.request().url());
     if (['data:', 'blob:', 'about:'].includes(u.protocol) || allowedHost(u.hostname)) return route.continue();
