@@ -874,7 +874,7 @@ page_waiting(struct hresp *rs, const char *req)
 	    "<title>Signing you in...</title><style>body{font-family:"
 	    "system-ui,sans-serif;max-width:30rem;margin:3rem auto;"
 	    "padding:0 1rem}</style></head><body><h1>Signing you in...</h1>"
-	    "<p class=\"detail\">One moment.</p></body></html>\n",
+	    "<p class=\"sub\">One moment.</p></body></html>\n",
 	    req);
 }
 

@@ -16,11 +16,61 @@ setup() {
 }
 
 teardown() {
+	b0_stop "$T" edge
+	if [ -n "${BATS_TEST_COMPLETED:-}" ] || [ ! -f "$T/edge.log" ]; then
+		:
+	else
+		echo "# edge.log:" >&3
+		sed 's/^/#   /' "$T/edge.log" >&3
+	fi
 	b0_cleanup_tmpdir
 }
 
 edge() {
 	"$B0_BUILD/b0-edge" -f "$T/edge.conf" "$@"
+}
+
+# edge_up: start the edge; $PORT is its HTTPS port.
+edge_up() {
+	b0_start "$T" edge "$B0_BUILD/b0-edge" -f "$T/edge.conf" || return 1
+	PORT=$(b0_ready_port "$T" edge)
+}
+
+# web ARGS...: curl to the running edge as edge.test, trusting the test CA,
+# with a cookie jar.
+web() {
+	curl -s --max-time 10 --resolve "edge.test:$PORT:127.0.0.1" \
+	    --cacert "$T/ca.crt" -c "$T/jar" -b "$T/jar" "$@"
+}
+
+# sign_in_start: a code flow request for b0-proxy; sets REQ and CSRF from
+# the login page the edge sends the browser to.
+sign_in_start() {
+	local v=verifier-0123456789-0123456789-0123456789-abc ch loc
+	ch=$(printf %s "$v" | openssl dgst -sha256 -binary | basenc --base64url |
+	    tr -d =)
+	loc=$(web -o /dev/null -w '%{redirect_url}' \
+	    "https://edge.test:$PORT/authorize?response_type=code&client_id=b0-proxy&redirect_uri=http://127.0.0.1:9/cb&code_challenge=$ch&code_challenge_method=S256&state=st1&scope=openid")
+	REQ=${loc##*req=}
+	[[ "$loc" == "https://edge.test:$PORT/login?req="* ]] ||
+		{ echo "authorize sent us to \"$loc\"" >&2; return 1; }
+	web -o "$T/page.html" "$loc"
+	CSRF=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/page.html")
+	[ -n "$CSRF" ]
+}
+
+# sign_in EMAIL PASSWORD: post the login form; prints "STATUS LOCATION
+# SERVER-SECONDS" and keeps the page in $T/page.html (and its new CSRF).
+sign_in() {
+	local out
+	out=$(web -o "$T/page.html" \
+	    -w '%{http_code}|%{redirect_url}|%{time_pretransfer}|%{time_starttransfer}' \
+	    --data-urlencode "email=$1" --data-urlencode "password=$2" \
+	    --data-urlencode "csrf=$CSRF" --data-urlencode "req=$REQ" \
+	    "https://edge.test:$PORT/login")
+	CSRF=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/page.html")
+	awk -F'|' '{ printf "%s %s %.4f\n", $1, ($2 == "" ? "-" : $2), $4 - $3 }' \
+	    <<<"$out"
 }
 
 # hash_of EMAIL: the hash field of EMAIL's line in the users file.
@@ -249,4 +299,49 @@ assert all(abs(u["created"] - time.time()) < 60 for u in d), d
 	run --separate-stderr edge user frob x@example.org
 	assert_failure 2
 	assert_equal "$stderr" "b0-edge: user: add EMAIL, ls or del EMAIL (see b0-edge --help)"
+}
+
+@test "a running edge signs in built-in accounts; wrong password and unknown email get the same answer" {
+	edge user add alice@example.com <<<'pw-alice' 2>/dev/null
+	edge_up
+	sign_in_start
+	run sign_in alice@example.com wrong-password
+	assert_output --regexp '^401 - '
+	grep -q 'class="error"' "$T/page.html"
+	wrong_page=$(sed 's/value="[^"]*"//g' "$T/page.html")
+	run sign_in nobody@example.com wrong-password
+	assert_output --regexp '^401 - '
+	# The same page, but for the email typed and the fresh CSRF token.
+	unknown_page=$(sed 's/value="[^"]*"//g' "$T/page.html")
+	[ "$wrong_page" = "$unknown_page" ]
+	# Unknown emails pay for a hash too: server time within a factor of
+	# the wrong password's (the fastest of three each).
+	known=9 unknown=9
+	for i in 1 2 3; do
+		t=$(sign_in alice@example.com "wrong-$i" | awk '{ print $3 }')
+		known=$(awk -v a="$known" -v b="$t" 'BEGIN { print (b < a ? b : a) }')
+		t=$(sign_in "nobody$i@example.com" "wrong-$i" | awk '{ print $3 }')
+		unknown=$(awk -v a="$unknown" -v b="$t" 'BEGIN { print (b < a ? b : a) }')
+	done
+	echo "# fastest wrong password ${known}s, unknown email ${unknown}s" >&3
+	awk -v k="$known" -v u="$unknown" 'BEGIN { exit !(u >= k / 2 && k >= 0.005) }'
+	run sign_in ALICE@Example.com pw-alice
+	assert_output --regexp '^302 http://127\.0\.0\.1:9/cb\?code=[A-Za-z0-9_-]{43}&state=st1 '
+}
+
+@test "a running edge notices user add and user del" {
+	edge_up
+	sign_in_start
+	run sign_in carol@example.org pw-carol
+	assert_output --regexp '^401 - '
+	edge user add carol@example.org <<<'pw-carol' 2>/dev/null
+	sleep 1.5
+	run sign_in carol@example.org pw-carol
+	assert_output --regexp '^302 http://127\.0\.0\.1:9/cb\?code='
+	edge user del carol@example.org 2>/dev/null
+	sleep 1.5
+	rm -f "$T/jar" # a new browser: this one has a session
+	sign_in_start
+	run sign_in carol@example.org pw-carol
+	assert_output --regexp '^401 - '
 }
