@@ -600,33 +600,67 @@ grant_revoke(struct grants *g, const char *id, struct b0_errmsg *em)
 	return grants_save(g, em);
 }
 
-int
-grant_use(struct grants *g, const char *token, int64_t now, int64_t refresh_ttl,
-    char *newtok, size_t newtoksz, struct grant **gp, struct b0_errmsg *em)
+/*
+ * The grant of refresh token token: *grp, and in *prevp whether the token
+ * is one of its rotated-away ones.  Returns 0 or B0_ERR_AUTH.
+ */
+static int
+grant_lookup(
+    struct grants *g, const char *token, struct grant **grp, int *prevp)
 {
-	struct grant *gr, saved;
+	struct grant *gr;
 	char id[GRANT_ID_SIZE];
-	const char *secret;
 	uint8_t h[32];
 	unsigned i;
-	int r;
 
-	*gp = NULL;
+	*grp = NULL;
+	*prevp = 0;
 	if (strlen(token) != 5 + 32 + 1 + 43 ||
 	    !b0_str_has_prefix(token, "b0rt.") || token[37] != '.')
 		return B0_ERR_AUTH;
 	memcpy(id, token + 5, 32);
 	id[32] = '\0';
-	secret = token + 38;
 	if (!is_hex32(id) || (gr = grant_find(g, id)) == NULL)
 		return B0_ERR_AUTH;
-	grants_hash(secret, strlen(secret), h);
-	if (!b0_ct_eq(h, gr->cur, 32)) {
-		for (i = 0; i < gr->nprev; i++)
-			if (b0_ct_eq(h, gr->prev[i], 32))
-				break;
-		if (i == gr->nprev)
-			return B0_ERR_AUTH;
+	grants_hash(token + 38, 43, h);
+	if (b0_ct_eq(h, gr->cur, 32)) {
+		*grp = gr;
+		return 0;
+	}
+	for (i = 0; i < gr->nprev; i++)
+		if (b0_ct_eq(h, gr->prev[i], 32)) {
+			*grp = gr;
+			*prevp = 1;
+			return 0;
+		}
+	return B0_ERR_AUTH;
+}
+
+int
+grant_revoke_token(struct grants *g, const char *token, char *id, size_t idsz,
+    struct b0_errmsg *em)
+{
+	struct grant *gr;
+	int prev;
+
+	if (grant_lookup(g, token, &gr, &prev) != 0)
+		return B0_ERR_AUTH;
+	b0_strlcpy(id, gr->id, idsz);
+	grant_del(g, gr);
+	return grants_save(g, em);
+}
+
+int
+grant_use(struct grants *g, const char *token, int64_t now, int64_t refresh_ttl,
+    char *newtok, size_t newtoksz, struct grant **gp, struct b0_errmsg *em)
+{
+	struct grant *gr, saved;
+	int prev, r;
+
+	*gp = NULL;
+	if (grant_lookup(g, token, &gr, &prev) != 0)
+		return B0_ERR_AUTH;
+	if (prev) {
 		b0_err_set(em,
 		    "a rotated-away refresh token of grant %s (%s) was "
 		    "used again: grant revoked",

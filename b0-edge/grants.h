@@ -209,6 +209,14 @@ int grant_use(struct grants *g, const char *token, int64_t now,
     int64_t refresh_ttl, char *newtok, size_t newtoksz, struct grant **gp,
     struct b0_errmsg *em);
 
+/*
+ * grant_revoke_token(g, token, id, idsz, em): revoke the grant of refresh
+ * token token (its current or a rotated-away one) and save; its id into
+ * id.  Returns 0, B0_ERR_AUTH (no such grant) or an error saving.
+ */
+int grant_revoke_token(struct grants *g, const char *token, char *id,
+    size_t idsz, struct b0_errmsg *em);
+
 /* grant_find(g, id), grant_revoke(g, id, em): by id; revoke and save. */
 struct grant *grant_find(struct grants *g, const char *id);
 int grant_revoke(struct grants *g, const char *id, struct b0_errmsg *em);

@@ -1030,6 +1030,7 @@ discovery(struct idp *idp, struct hresp *rs)
 	    {"userinfo_endpoint", "/userinfo"},
 	    {"jwks_uri", "/jwks.json"},
 	    {"end_session_endpoint", "/logout"},
+	    {"revocation_endpoint", "/revoke"},
 	};
 	struct b0_jsonw w;
 	char url[ISSUER_SIZE + 32];
@@ -1061,6 +1062,10 @@ discovery(struct idp *idp, struct hresp *rs)
 	b0_jsonw_str(&w, "S256");
 	b0_jsonw_arr_end(&w);
 	b0_jsonw_key(&w, "token_endpoint_auth_methods_supported");
+	b0_jsonw_arr_begin(&w);
+	b0_jsonw_str(&w, "none");
+	b0_jsonw_arr_end(&w);
+	b0_jsonw_key(&w, "revocation_endpoint_auth_methods_supported");
 	b0_jsonw_arr_begin(&w);
 	b0_jsonw_str(&w, "none");
 	b0_jsonw_arr_end(&w);
@@ -2038,6 +2043,49 @@ out:
 	b0_http_params_cleanup(&ps);
 }
 
+/*
+ * RFC 7009: b0-proxy logout hands back its refresh token, and the grant
+ * ends.  Unknown tokens (and access tokens, which simply expire) get the
+ * same 200.
+ */
+static void
+token_revoke(struct idp *idp, const struct hreq *rq, struct hresp *rs)
+{
+	struct b0_http_params ps;
+	struct b0_errmsg em;
+	char id[GRANT_ID_SIZE];
+	const char *tok;
+	int r;
+
+	b0_err_clear(&em);
+	if ((r = form_body(rq, &ps, &em)) != 0) {
+		oauth_error(rs, 400, "invalid_request", b0_err_text(&em, r));
+		return;
+	}
+	if (token_client(rs, &ps, 0) != 0)
+		goto out;
+	if ((tok = param(&ps, "token")) == NULL) {
+		oauth_error(rs, 400, "invalid_request", "token is missing");
+		goto out;
+	}
+	r = grant_revoke_token(idp->g, tok, id, sizeof(id), &em);
+	if (r == 0)
+		b0_notice(idp->log, "%s: revoke: grant %s ended by its client",
+		    rq->peer, id);
+	else if (r != B0_ERR_AUTH) {
+		b0_error(
+		    idp->log, "%s: revoke: %s", rq->peer, b0_err_text(&em, r));
+		oauth_error(rs, 503, "temporarily_unavailable",
+		    "cannot save the grants");
+		goto out;
+	}
+	hresp_json(rs, 200);
+	b0_buf_reset(rs->body);
+	(void)b0_buf_put_str(rs->body, "{}");
+out:
+	b0_http_params_cleanup(&ps);
+}
+
 static void
 userinfo(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 {
@@ -2164,6 +2212,11 @@ idp_handle(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 			device_post(idp, rq, rs);
 		else
 			method_not_allowed(rs, "GET, POST");
+	} else if (strcmp(path, "/revoke") == 0) {
+		if (post)
+			token_revoke(idp, rq, rs);
+		else
+			method_not_allowed(rs, "POST");
 	} else if (strcmp(path, "/userinfo") == 0) {
 		if (get || post)
 			userinfo(idp, rq, rs);

@@ -699,3 +699,20 @@ refused() {
 	[ "$(jq -r .expires_in "$T/tok")" = 120 ]
 	[ "$(claims "$(jq -r .access_token "$T/tok")" | jq -r '.exp - .iat')" = 120 ]
 }
+
+@test "revoke (RFC 7009): the grant of a handed-back refresh token ends" {
+	[ "$(c "$ISS/.well-known/openid-configuration" | jq -r .revocation_endpoint)" = "$ISS/revoke" ]
+	code_flow
+	RT=$(jq -r .refresh_token "$T/tok")
+	post /revoke -d client_id=b0-proxy -d token_type_hint=refresh_token \
+	    --data-urlencode "token=$RT" >/dev/null
+	[ "$(status)" = 200 ]
+	grep -q "revoke: grant ${RT:5:32} ended" "$T/edge.log"
+	post /token -d grant_type=refresh_token --data-urlencode "refresh_token=$RT"
+	oauth_error 400 invalid_grant
+	# Unknown tokens get the same answer; a missing one is an error.
+	post /revoke -d token=b0rt.nothing >/dev/null
+	[ "$(status)" = 200 ]
+	post /revoke -d client_id=b0-proxy
+	oauth_error 400 invalid_request
+}
