@@ -106,16 +106,22 @@ is_hex32(const char *s)
 /* --- pending requests --------------------------------------------------- */
 
 struct preq *
-preq_new(struct grants *g, enum preq_kind kind, int64_t now)
+preq_new(struct grants *g, enum preq_kind kind, int64_t now, const char *owner)
 {
-	struct preq *p;
+	struct preq *p, *first = NULL;
+	size_t n = 0;
 
-	if (g->npreq >= PENDING_MAX) {
-		/* The oldest goes: a flood cannot lock everyone out. */
+	TAILQ_FOREACH(p, &g->preqs, entry)
+	if (strcmp(p->owner, owner) == 0 && n++ == 0)
+		first = p;
+	/* A flood from one client pushes out its own requests only. */
+	if (n >= OWNER_MAX)
+		preq_del(g, first);
+	else if (g->npreq >= PENDING_MAX)
 		preq_del(g, TAILQ_FIRST(&g->preqs));
-	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
+	b0_strlcpy(p->owner, owner, sizeof(p->owner));
 	if (random_hex(p->id, sizeof(p->id)) != 0) {
 		free(p);
 		return NULL;
@@ -205,18 +211,24 @@ acode_find(struct grants *g, const char *code)
 /* --- device codes ------------------------------------------------------- */
 
 struct dcode *
-dcode_new(struct grants *g, const char *scope, int64_t now, char *device_code,
-    size_t dcsz)
+dcode_new(struct grants *g, const char *scope, int64_t now, const char *owner,
+    char *device_code, size_t dcsz)
 {
-	struct dcode *d;
+	struct dcode *d, *first = NULL;
 	uint8_t b[8];
-	size_t i;
+	size_t i, n = 0;
 	int tries;
 
-	if (g->ndcode >= PENDING_MAX)
+	TAILQ_FOREACH(d, &g->dcodes, entry)
+	if (strcmp(d->owner, owner) == 0 && n++ == 0)
+		first = d;
+	if (n >= OWNER_MAX)
+		dcode_del(g, first);
+	else if (g->ndcode >= PENDING_MAX)
 		dcode_del(g, TAILQ_FIRST(&g->dcodes));
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
+	b0_strlcpy(d->owner, owner, sizeof(d->owner));
 	for (tries = 0; tries < 8; tries++) {
 		if (RAND_bytes(b, sizeof(b)) != 1)
 			goto fail;

@@ -5,7 +5,11 @@
  * remembered between requests, users.c the built-in accounts, upstream.c
  * the upstream providers, pages.c the HTML.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <ctype.h>
 #include <dirent.h>
@@ -125,17 +129,34 @@ idp_issuer(const struct idp *idp)
 
 /* --- small helpers ------------------------------------------------------ */
 
-/* The address part of "ip:port" / "[v6]:port", for rate limits. */
+/*
+ * The client behind peer ("ip:port", "[v6]:port") for limits: its IPv4
+ * address, or the /64 of its IPv6 address (what one household gets).
+ */
 static void
 peer_addr(const char *peer, char *out, size_t outsz)
 {
 	const char *colon = strrchr(peer, ':');
 	size_t n = colon != NULL ? (size_t)(colon - peer) : strlen(peer);
+	char a[64];
+	struct in6_addr in6;
 
-	if (n >= outsz)
-		n = outsz - 1;
-	memcpy(out, peer, n);
-	out[n] = '\0';
+	if (n >= sizeof(a))
+		n = sizeof(a) - 1;
+	memcpy(a, peer, n);
+	a[n] = '\0';
+	if (n > 2 && a[0] == '[' && a[n - 1] == ']') {
+		a[n - 1] = '\0';
+		if (inet_pton(AF_INET6, a + 1, &in6) == 1) {
+			memset(in6.s6_addr + 8, 0, 8);
+			if (inet_ntop(AF_INET6, &in6, a, sizeof(a)) != NULL) {
+				snprintf(out, outsz, "%s/64", a);
+				return;
+			}
+		}
+		memmove(a, a + 1, n);
+	}
+	b0_strlcpy(out, a, outsz);
 }
 
 static struct fail_slot *
@@ -1118,9 +1139,11 @@ authorize(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	struct bsess *s;
 	struct preq *p;
 	struct b0_buf loc;
+	char owner[GRANT_OWNER_SIZE];
 	int r;
 
 	b0_err_clear(&em);
+	peer_addr(rq->peer, owner, sizeof(owner));
 	if ((r = params(rq->query, strlen(rq->query), &ps, &em)) != 0) {
 		page_error(rs, 400, "Invalid request", b0_err_text(&em, r));
 		return;
@@ -1176,7 +1199,7 @@ authorize(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	} else if (nonce != NULL && !vschar(nonce, GRANT_STATE_SIZE)) {
 		authorize_error(idp, rs, uri, state, "invalid_request",
 		    "nonce is not visible ASCII of at most 512 characters");
-	} else if ((p = preq_new(idp->g, PREQ_CODE, now_s())) == NULL) {
+	} else if ((p = preq_new(idp->g, PREQ_CODE, now_s(), owner)) == NULL) {
 		authorize_error(idp, rs, uri, state, "temporarily_unavailable",
 		    "out of memory");
 	} else {
@@ -1232,16 +1255,19 @@ login_get(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	const char *req;
 	struct bsess *s;
 	struct preq *p;
+	char owner[GRANT_OWNER_SIZE];
 	int r;
 
 	b0_err_clear(&em);
+	peer_addr(rq->peer, owner, sizeof(owner));
 	if ((r = params(rq->query, strlen(rq->query), &ps, &em)) != 0) {
 		page_error(rs, 400, "Invalid request", b0_err_text(&em, r));
 		return;
 	}
 	req = param(&ps, "req");
 	if (req == NULL) {
-		if ((p = preq_new(idp->g, PREQ_LOGIN, now_s())) == NULL) {
+		if ((p = preq_new(idp->g, PREQ_LOGIN, now_s(), owner)) ==
+		    NULL) {
 			page_error(rs, 503, "Busy", "Try again later.");
 			goto out;
 		}
@@ -1576,9 +1602,11 @@ device_post(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	struct preq *p;
 	struct b0_buf loc;
 	int64_t now = now_s(), wait;
+	char owner[GRANT_OWNER_SIZE];
 	int r, ok_s = 0, ok_c = 0;
 
 	b0_err_clear(&em);
+	peer_addr(rq->peer, owner, sizeof(owner));
 	cv[0] = bc[0] = sbind[0] = cbind[0] = '\0';
 	if ((r = form_body(rq, &ps, &em)) != 0) {
 		page_error(rs, r == B0_ERR_TOO_BIG ? 413 : 400,
@@ -1626,7 +1654,7 @@ device_post(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 			device_confirm(idp, rs, d, cv, &s->who);
 			goto out;
 		}
-		if ((p = preq_new(idp->g, PREQ_DEVICE, now)) == NULL) {
+		if ((p = preq_new(idp->g, PREQ_DEVICE, now, owner)) == NULL) {
 			page_error(rs, 503, "Busy", "Try again later.");
 			goto out;
 		}
@@ -1993,9 +2021,11 @@ device_authorization(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	const char *scope;
 	struct b0_jsonw w;
 	struct dcode *d;
+	char owner[GRANT_OWNER_SIZE];
 	int r;
 
 	b0_err_clear(&em);
+	peer_addr(rq->peer, owner, sizeof(owner));
 	if ((r = form_body(rq, &ps, &em)) != 0) {
 		oauth_error(rs, 400, "invalid_request", b0_err_text(&em, r));
 		return;
@@ -2009,8 +2039,8 @@ device_authorization(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 		    rs, 400, "invalid_scope", "scope must contain openid");
 		goto out;
 	}
-	if ((d = dcode_new(idp->g, SCOPE_GRANTED, now_s(), dc, sizeof(dc))) ==
-	    NULL) {
+	if ((d = dcode_new(idp->g, SCOPE_GRANTED, now_s(), owner, dc,
+		 sizeof(dc))) == NULL) {
 		oauth_error(rs, 503, "temporarily_unavailable", "try again");
 		goto out;
 	}

@@ -716,3 +716,16 @@ refused() {
 	post /revoke -d client_id=b0-proxy
 	oauth_error 400 invalid_request
 }
+
+@test "a flood of device codes from one client pushes out only its own oldest" {
+	post /device_authorization -d client_id=b0-proxy >"$T/da"
+	DC=$(jq -r .device_code "$T/da")
+	urls=()
+	for i in $(seq 1 40); do urls+=("$ISS/device_authorization"); done
+	c -o /dev/null -d client_id=b0-proxy "${urls[@]}"
+	post /token -d grant_type=$DEVICE_GRANT -d client_id=b0-proxy -d device_code="$DC"
+	oauth_error 400 invalid_grant
+	post /device_authorization -d client_id=b0-proxy >"$T/da"
+	post /token -d grant_type=$DEVICE_GRANT -d client_id=b0-proxy -d device_code="$(jq -r .device_code "$T/da")"
+	oauth_error 400 authorization_pending
+}
