@@ -388,3 +388,24 @@ https://edge.test:$EPORT/upstream/callback"
 	run fake_sign_in '{"claims":{"aud":["edge","other"],"azp":"edge"}}'
 	assert_output --regexp '^ok '
 }
+
+@test "sign-ins through a provider work after the edge dropped root" {
+	need_fake
+	[ "$(id -u)" = 0 ] || skip "needs root to drop privileges"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	mkdir -p "$T/edge-state"
+	chown nobody "$T/edge-state"
+	chmod 755 "$T"
+	FPORT=$(free_port)
+	echo '{}' >"$T/scenario.json"
+	python3 "$B0_TOP/tests/e2e/helpers/fake-oidc.py" "$FPORT" "$T" edge \
+	    "$SECRET" >>"$T/fixture.log" 2>&1 </dev/null &
+	echo $! >"$T/fixture.pid"
+	wait_for 10 grep -q 'fake-oidc: listening' "$T/fixture.log"
+	edge_up "provider fake http://127.0.0.1:$FPORT edge $T/secret" \
+	    "user nobody"
+	wait_for 10 edge_log_has "upstream fake: http://127.0.0.1:$FPORT is ready"
+	[ "$(stat -c %U /proc/"$(cat "$T/edge.pid")")" = nobody ]
+	run fake_sign_in '{}'
+	assert_output --regexp '^ok '
+}
