@@ -309,7 +309,7 @@ fake_sign_in() {
 	[[ "$loc" == "https://edge.test:$EPORT/upstream/callback?"* ]] ||
 		{ echo "the provider sent us to \"$loc\"" >&2; return 1; }
 	st=$(web -o "$T/page.html" -w '%{http_code}' "$loc")
-	for i in $(seq 1 50); do
+	for i in $(seq 1 150); do
 		if [ "$st" != 200 ] || ! grep -q 'Signing you in' "$T/page.html"; then
 			break
 		fi
@@ -408,4 +408,24 @@ https://edge.test:$EPORT/upstream/callback"
 	[ "$(stat -c %U /proc/"$(cat "$T/edge.pid")")" = nobody ]
 	run fake_sign_in '{}'
 	assert_output --regexp '^ok '
+}
+
+@test "a slow token endpoint: the sign-in fails after 10 s, and the edge stops at once meanwhile" {
+	need_fake
+	fake_up
+	start=$(date +%s)
+	run fake_sign_in '{"sleep": 15}'
+	[[ "$output" == "error 401 "* ]] || { echo "$output"; false; }
+	edge_log_has "Operation timed out after 1"
+	[ $(($(date +%s) - start)) -lt 15 ]
+	# Again, and stop the edge while the exchange waits.
+	rm -f "$T/token.json"
+	(fake_sign_in '{"sleep": 15}' >/dev/null 2>&1 &)
+	wait_for 10 test -e "$T/token.json"
+	sleep 0.5
+	start=$(date +%s%N)
+	b0_stop "$T" edge
+	elapsed=$((($(date +%s%N) - start) / 1000000))
+	echo "# the edge stopped in ${elapsed} ms" >&3
+	[ "$elapsed" -lt 3000 ]
 }

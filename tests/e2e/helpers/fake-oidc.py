@@ -8,7 +8,8 @@
 #
 # DIR/scenario.json (read at each token request) shapes the ID token:
 #   {"kid": "ka" | "kb", "alg": "ES256" | "none" | "HS256",
-#    "claims": {NAME: VALUE, ...}}  (VALUE null removes the claim)
+#    "claims": {NAME: VALUE, ...},  (VALUE null removes the claim)
+#    "sleep": SECONDS}  (before answering the token request)
 # Key "ka" is always in the JWKS; "kb" only once DIR/rotated exists.
 # It checks what the edge sends (client secret, redirect URI, PKCE S256
 # verifier, scope) and writes DIR/auth.json (the authorization request)
@@ -124,6 +125,7 @@ class H(http.server.BaseHTTPRequestHandler):
                 "error": "invalid_grant",
                 "error_description": "code, redirect_uri or PKCE"}))
         sc = json.load(open(d + "/scenario.json"))
+        time.sleep(sc.get("sleep", 0))
         now = int(time.time())
         claims = {"iss": issuer, "sub": "u-1", "aud": client_id,
                   "exp": now + 300, "iat": now, "nonce": a["nonce"],
@@ -143,7 +145,7 @@ class H(http.server.BaseHTTPRequestHandler):
         sys.stderr.write("fake-oidc: " + f % a + "\n")
 
 
-s = http.server.HTTPServer(("127.0.0.1", port), H)
+s = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
 sys.stderr.write("fake-oidc: listening on %s\n" % issuer)
 sys.stderr.flush()
 s.serve_forever()
