@@ -882,21 +882,10 @@ redirect(struct idp *idp, struct hresp *rs, struct b0_buf *loc)
 static void
 page_waiting(struct hresp *rs, const char *req)
 {
-	rs->status = 200;
-	rs->content_type = "text/html; charset=utf-8";
-	rs->is_html = 1;
-	b0_buf_reset(rs->body);
-	(void)b0_buf_putf(rs->body,
-	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	    "<meta name=\"viewport\" content=\"width=device-width, "
-	    "initial-scale=1\">"
-	    "<meta http-equiv=\"refresh\" "
-	    "content=\"1;url=/login/continue?req=%s\">"
-	    "<title>Signing you in...</title><style>body{font-family:"
-	    "system-ui,sans-serif;max-width:30rem;margin:3rem auto;"
-	    "padding:0 1rem}</style></head><body><h1>Signing you in...</h1>"
-	    "<p class=\"sub\">One moment.</p></body></html>\n",
-	    req);
+	char url[128];
+
+	snprintf(url, sizeof(url), "/login/continue?req=%s", req);
+	page_pending(rs, "Signing you in...", "One moment.", url);
 }
 
 /* The RFC 6749 4.1.2.1 error redirect to a checked redirect URI. */

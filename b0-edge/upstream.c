@@ -77,7 +77,7 @@ struct provider {
 	int discovering;   /* a discovery job runs */
 	uint64_t tried_at; /* loop time discovery last started */
 	uint64_t retry_ms; /* the next backoff */
-	uint64_t jwks_at;  /* loop time of the last JWKS fetch */
+	uint64_t jwks_at;  /* loop time of the last refetch (unknown kid) */
 	struct b0_timer retry;
 };
 
@@ -642,7 +642,7 @@ prov_discover(struct provider *p)
 		return;
 	}
 	p->discovering = 1;
-	p->tried_at = p->jwks_at = b0_loop_now(u->loop);
+	p->tried_at = b0_loop_now(u->loop);
 }
 
 static void
@@ -694,7 +694,8 @@ exchange_verify(struct upstreams *u, struct exchange *x)
 		r = b0_jwt_verify(
 		    x->id_token, strlen(x->id_token), p->jwks, &opts, &t, &em);
 	if (r == B0_ERR_NOT_FOUND && !x->refetched && p->jwks_uri != NULL &&
-	    b0_loop_now(u->loop) - p->jwks_at >= UP_JWKS_MIN_GAP_MS) {
+	    (p->jwks_at == 0 ||
+		b0_loop_now(u->loop) - p->jwks_at >= UP_JWKS_MIN_GAP_MS)) {
 		/* The provider may have rotated its keys: ask once more. */
 		if (exchange_refetch(u, x) == 0)
 			return;
