@@ -99,7 +99,8 @@ $(BUILD)/b0-policy: $(call obj,policy/main.c) $(LIBPOLICY) $(LIBB0)
 	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(SSL_LIBS)
 
 $(BUILD)/b0-edge: $(call obj,$(EDGE_SRC)) $(LIBPOLICY) $(LIBB0)
-	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(SSL_LIBS) -lcrypt
+	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(CURL_LIBS) $(SSL_LIBS) -lcrypt \
+	    -lpthread
 
 $(BUILD)/b0-publish: $(call obj,$(PUB_SRC)) $(LIBPOLICY) $(LIBB0)
 	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(SSL_LIBS)
