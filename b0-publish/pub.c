@@ -435,6 +435,11 @@ opened(struct dchan *dc, int fd)
 			    "socket %s visitor %s: cannot keep its connection "
 			    "ticket: %s",
 			    dc->socket, dc->visitor, b0_strerror(r));
+		else
+			b0_debug(&dc->p->log,
+			    "socket %s visitor %s: connection ticket kept "
+			    "for %s",
+			    dc->socket, dc->visitor, dc->tk->local);
 		b0_str_wipe_free(dc->ticket);
 		dc->ticket = NULL;
 	}
