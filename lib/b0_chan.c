@@ -1145,6 +1145,12 @@ b0_chan_stream_reset(struct b0_chan *c, const char *reason)
 }
 
 int
+b0_chan_is_closed(const struct b0_chan *c)
+{
+	return c->closed;
+}
+
+int
 b0_chan_stream_active(const struct b0_chan *c)
 {
 	return c->s != S_NONE;

@@ -34,9 +34,16 @@ setup() {
 	# `user add` writes the file as the edge's user (nobody), and the
 	# edge, started as root, wants it owned by root (idp branch, to fix).
 	chown root "$T/edge-state/users"
+	pool=4
+	if [[ "$BATS_TEST_DESCRIPTION" == waiting* ]]; then
+		# One idle channel; the default heartbeat keeps a stopped
+		# publisher's session for 30 s.
+		b0_edge_conf "$T" 0.0.0.0:443 "$PORT_LO-$PORT_HI" "user nobody"
+		pool=1
+	fi
 	edge_start
 	token_add lab1
-	pub_conf pub "$T/lab1.token" "log-level debug" \
+	pub_conf pub "$T/lab1.token" "log-level debug" "pool $pool" \
 	    "socket r1 tls/22/alice@example.com" \
 	    "socket sha tls/7000/example.com 127.0.0.1:7000" \
 	    "socket rev tls/7002 127.0.0.1:7002" \
@@ -203,4 +210,45 @@ proxy_cmd() {
 	run --separate-stderr tconnect plain --token-file "$T/alice@example.com.at" </dev/null
 	assert_failure 1
 	[[ "$stderr" == "tlsconnect: 421 "* ]]
+}
+
+@test "waiting for a data channel: 504 after 10 s, 502 when the publisher goes away" {
+	device_login alice@example.com
+	wait_for 10 edge_pub_is .idle_channels 1
+	# The publisher answers nothing from now on.
+	kill -STOP "$(cat "$T/pub.pid")"
+	# The first visitor takes the idle channel (and hangs).
+	tconnect rev --token-file "$T/alice@example.com.at" \
+	    < <(sleep 30) >"$T/first.out" 2>"$T/first.err" &
+	first=$!
+	wait_for 10 edge_pub_is .streams_open 1
+	# The second waits for a channel that never comes.
+	t0=$(ms_now)
+	tconnect rev --token-file "$T/alice@example.com.at" </dev/null \
+	    >"$T/second.out" 2>"$T/second.err" &
+	second=$!
+	wait_for 5 edge_pub_is .waiting 1
+	wait "$second" || true
+	t1=$(ms_now)
+	run cat "$T/second.err"
+	assert_output "tlsconnect: 504 no data channel from publisher lab1 became free within 10 s"
+	[ $((t1 - t0)) -ge 9500 ] && [ $((t1 - t0)) -lt 15000 ]
+	edge_pub_is .waiting 0
+	# The third is waiting when the publisher dies: 502 at once.
+	tconnect rev --token-file "$T/alice@example.com.at" </dev/null \
+	    >"$T/third.out" 2>"$T/third.err" &
+	third=$!
+	wait_for 5 edge_pub_is .waiting 1
+	tun_kill9 pub
+	wait "$third" || true
+	run cat "$T/third.err"
+	assert_output "tlsconnect: 502 the publisher went away"
+	log_has edge 'socket rev-lab1\.edge\.test visitor .* \(alice@example\.com\): closed: the publisher went away'
+	kill "$first" 2>/dev/null || true
+	wait "$first" 2>/dev/null || true
+}
+
+# edge_pub_is FIELD VALUE: publisher lab1's FIELD in `b0-edge ls --json`.
+edge_pub_is() {
+	[ "$(edge_json | jq -r ".publishers[] | select(.name == \"lab1\") | $1")" = "$2" ]
 }
