@@ -317,7 +317,7 @@ code_flow(
 	if (b0_buf_put_str(url, o->authorization_endpoint) != 0 ||
 	    b0_buf_put_str(
 		url, strchr(o->authorization_endpoint, '?') ? "&" : "?") != 0 ||
-	    b0_buf_put_str(url, "response_type=code&") != 0 ||
+	    b0_buf_put_str(url, "response_type=code") != 0 ||
 	    px_form_add(url, "client_id", PX_CLIENT_ID) != 0 ||
 	    px_form_add(url, "redirect_uri", redirect) != 0 ||
 	    px_form_add(url, "scope", "openid email") != 0 ||

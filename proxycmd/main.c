@@ -192,8 +192,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		return die_usage("--host NAME is missing");
 	if (o->cmd != NULL && (o->host != NULL || o->listen != NULL))
 		return die_usage("%s takes no --host or --listen", o->cmd);
-	if (o->device && o->cmd != NULL && strcmp(o->cmd, "login") != 0)
-		return die_usage("--device is for login and --host");
+	if (o->device && o->cmd != NULL && strcmp(o->cmd, "login") != 0 &&
+	    strcmp(o->cmd, "token") != 0)
+		return die_usage("--device is for login, token and --host");
 	if (o->json && (o->cmd == NULL || strcmp(o->cmd, "status") != 0))
 		return die_usage("--json is for status");
 	return 0;

@@ -328,6 +328,10 @@ relay_run(struct relay *rl, struct b0_errmsg *em)
 		if (rl->out_done && rl->tls_eof && rl->in_eof &&
 		    rl->up.len == 0 && rl->wr_want == 0)
 			break;
+		/* Room made for the edge's bytes: read on before waiting. */
+		if (!rl->tls_eof && !rl->out_done && rl->rd_want == 0 &&
+		    rbuf_room(&rl->down) > 0)
+			continue;
 		p[0].fd = -1;
 		p[0].events = 0;
 		if (!rl->in_eof && rbuf_room(&rl->up) > 0) {

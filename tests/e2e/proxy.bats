@@ -1,0 +1,390 @@
+#!/usr/bin/env bats
+# b0-proxy, the visitor's client.
+#
+# The first group runs against helpers/proxy_fake_edge.py, a STAND-IN for
+# b0-edge (discovery, token endpoint, device flow, CONNECT with an allow
+# list, relaying to a local target), so that the client's own behaviour
+# (cache, locking, login flows, relay, messages) is tested on its own.
+# The "real edge" group at the end runs b0-edge itself.
+
+load helpers/common
+bats_require_minimum_version 1.5.0
+
+FAKE=$BATS_TEST_DIRNAME/helpers/proxy_fake_edge.py
+
+setup() {
+	b0_tmpdir
+	. "$B0_TOP/tests/lib/testenv.sh"
+	b0_pki "$T"
+	export HOME=$T XDG_CONFIG_HOME=$T/config XDG_CACHE_HOME=$T/cache
+	unset DISPLAY WAYLAND_DISPLAY BROWSER B0_PROXY_DEBUG
+	mkdir -p "$T/config/b0"
+}
+
+teardown() {
+	local p
+	for p in "$T"/*.pid; do
+		[ -f "$p" ] || continue
+		kill "$(cat "$p")" 2>/dev/null || true
+	done
+	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+		for p in "$T"/*.log; do
+			[ -f "$p" ] && { echo "--- $p"; cat "$p"; }
+		done
+	fi 2>/dev/null
+	b0_cleanup_tmpdir
+}
+
+# pid_port PIDFILE: the TCP port the process listens on.
+pid_port() {
+	ss -Hltnp 2>/dev/null |
+	    awk -v pid="$(cat "$1")" \
+		'$0 ~ "pid="pid"," { n = split($4, a, ":"); print a[n]; exit }' |
+	    grep .
+}
+
+# echo_start: a TCP echo server (half-close aware) in $TPORT.
+echo_start() {
+	socat TCP-LISTEN:0,bind=127.0.0.1,reuseaddr,fork EXEC:cat \
+	    >/dev/null 2>&1 &
+	echo $! >"$T/echo.pid"
+	wait_for 5 pid_port "$T/echo.pid"
+	TPORT=$(pid_port "$T/echo.pid")
+}
+
+# fake_start [ARGS...]: the stand-in edge on a free port in $EPORT, and
+# proxy.conf pointing at it.
+fake_start() {
+	rm -f "$T/fake.port"
+	python3 "$FAKE" --cert "$T/edge.crt" --key "$T/edge.key" \
+	    --port-file "$T/fake.port" --log "$T/fake.log" \
+	    --target "127.0.0.1:${TPORT:-9}" "$@" 2>>"$T/fake.err.log" &
+	echo $! >"$T/fake.pid"
+	wait_for 10 test -s "$T/fake.port"
+	EPORT=$(cat "$T/fake.port")
+	printf 'edge edge.test 127.0.0.1:%s\nca %s\n' "$EPORT" "$T/ca.crt" \
+	    >"$T/config/b0/proxy.conf"
+}
+
+grants() {
+	grep -c "^GRANT $1 ok" "$T/fake.log" || true
+}
+
+# set_cache KEY VALUE: rewrite one field of the cached tokens (stays 0600).
+set_cache() {
+	python3 - "$T/cache/b0/edge.test.json" "$1" "$2" <<-'EOF'
+		import json, os, sys
+		p, k, v = sys.argv[1:]
+		d = json.load(open(p))
+		d[k] = int(v) if k == "expires_at" else v
+		fd = os.open(p + ".new", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+		os.write(fd, json.dumps(d).encode())
+		os.close(fd)
+		os.rename(p + ".new", p)
+	EOF
+}
+
+login_device() {
+	timeout 30 b0-proxy login --device >"$T/login.out" 2>"$T/login.err"
+}
+
+@test "usage errors are one line on stderr, nothing on stdout" {
+	run --separate-stderr b0-proxy
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "b0-proxy: --host NAME is missing (see b0-proxy --help)" ]
+	run --separate-stderr b0-proxy frobnicate
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "b0-proxy: unknown command \"frobnicate\""* ]]
+	run --separate-stderr b0-proxy --host x.edge.test --port 0
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"--port: \"0\" is not a port"* ]]
+	run --separate-stderr b0-proxy --connect 127.0.0.1:1 token
+	[[ "$stderr" == *"--connect needs --edge"* ]]
+	run --separate-stderr b0-proxy --host 'bad name' --edge edge.test
+	[[ "$stderr" == *"is not a DNS name"* ]]
+	[ -z "$output" ]
+}
+
+@test "proxy.conf: errors name file:line; names find the longest edge" {
+	printf 'edge edge.test\nfrob x\n' >"$T/config/b0/proxy.conf"
+	run --separate-stderr b0-proxy --host a.edge.test
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == "b0-proxy: $T/config/b0/proxy.conf:2: "*frob* ]]
+	printf 'edge edge.test 127.0.0.1:notaport\n' >"$T/config/b0/proxy.conf"
+	run --separate-stderr b0-proxy status
+	[[ "$stderr" == *"proxy.conf:1: edge edge.test: \"127.0.0.1:notaport\" is not ADDRESS:PORT"* ]]
+	printf 'edge test\nedge edge.test\n' >"$T/config/b0/proxy.conf"
+	run --separate-stderr b0-proxy --host nowhere.example
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"nowhere.example is under no edge configured"* ]]
+	# ssh-config prints a Host block per edge.
+	run --separate-stderr b0-proxy ssh-config
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "Host *.test" ]
+	[ "${lines[1]}" = "	ProxyCommand b0-proxy --host %h --port %p" ]
+	[ "${lines[2]}" = "Host *.edge.test" ]
+	# Two edges: commands about one edge want --edge.
+	run --separate-stderr b0-proxy token
+	[[ "$stderr" == *"2 edges are configured"*"--edge DOMAIN"* ]]
+	# "xedge.test" is not under "edge.test" (label boundary): "test" wins,
+	# and its edge (test:443) is not there, so the error names it.
+	run --separate-stderr timeout 20 b0-proxy --host r1.xedge.test --ca "$T/ca.crt"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"https://test/.well-known/openid-configuration"* ]]
+}
+
+@test "device flow: URL and code on stderr, then token, status --json" {
+	fake_start
+	login_device
+	grep -q '^b0-proxy: to sign in to edge.test, open https://edge.test:[0-9]*/device and enter the code BCDF-GHJK' "$T/login.err"
+	grep -q '^b0-proxy: signed in to edge.test as alice@example.org$' "$T/login.err"
+	[ ! -s "$T/login.out" ]
+	# Every line on stderr is ours.
+	! grep -v '^b0-proxy: ' "$T/login.err"
+	[ "$(stat -c %a "$T/cache/b0")" = 700 ]
+	[ "$(stat -c %a "$T/cache/b0/edge.test.json")" = 600 ]
+	run --separate-stderr b0-proxy token
+	[ "$status" -eq 0 ]
+	[[ "$output" == ey*.ey*.* ]]
+	[ "$(grants device_code)" -eq 1 ]
+	run --separate-stderr b0-proxy status --json
+	[ "$status" -eq 0 ]
+	echo "$output" | python3 -c 'import json, sys, time
+e = json.load(sys.stdin)["edges"][0]
+assert e["edge"] == "edge.test" and e["signed_in"] and e["refresh_token"], e
+assert e["email"] == "alice@example.org", e
+assert e["access_token_valid"] and e["access_token_expires_at"] > time.time() + 500, e'
+	run --separate-stderr b0-proxy status
+	[[ "$output" == "edge.test: alice@example.org; access token valid until "*"; refresh token present" ]]
+	run --separate-stderr b0-proxy logout
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/cache/b0/edge.test.json" ]
+	run --separate-stderr b0-proxy status
+	[ "$output" = "edge.test: not signed in" ]
+}
+
+@test "device flow honours slow_down" {
+	fake_start --slow-down
+	login_device
+	grep -q '^DEVICE slow_down' "$T/fake.log"
+	[ "$(grants device_code)" -eq 1 ]
+}
+
+@test "browser flow: PKCE on loopback, a wrong state is ignored, the page says Signed in" {
+	fake_start
+	cat >"$T/browser.sh" <<-EOF
+		#!/bin/sh
+		# A stand-in browser: follow /authorize, try a wrong state first.
+		echo "\$@" >"$T/browser.args"
+		loc=\$(curl -s --cacert "$T/ca.crt" \
+		    --connect-to "edge.test:$EPORT:127.0.0.1:$EPORT" \
+		    -o /dev/null -w '%{redirect_url}' "\$1")
+		bad=\$(echo "\$loc" | sed 's/state=[^&]*/state=wrong/')
+		curl -s -o "$T/bad.html" -w '%{http_code}' "\$bad" >"$T/bad.status"
+		curl -s -o "$T/page.html" -w '%{http_code}' "\$loc" >"$T/page.status"
+		echo "browser noise on stdout"
+	EOF
+	chmod +x "$T/browser.sh"
+	BROWSER=$T/browser.sh run --separate-stderr timeout 30 b0-proxy token
+	[ "$status" -eq 0 ]
+	# stdout holds the token only: the browser's output went to /dev/null.
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == ey* ]]
+	[ "$(cat "$T/bad.status")" = 400 ]
+	grep -q '<h1>Wrong state</h1>' "$T/bad.html"
+	[ "$(cat "$T/page.status")" = 200 ]
+	grep -q '<h1>Signed in to edge.test</h1>' "$T/page.html"
+	[[ "$stderr" == *"ignored a sign-in callback with a wrong state"* ]]
+	grep -q 'code_challenge_method=S256' "$T/browser.args"
+	grep -q 'redirect_uri=http%3A%2F%2F127.0.0.1%3A[0-9]*%2Fcallback' "$T/browser.args"
+	[ "$(grants authorization_code)" -eq 1 ]
+}
+
+@test "cache: looser permissions, foreign owners and symlinks are refused" {
+	fake_start
+	login_device
+	chmod 755 "$T/cache/b0"
+	run --separate-stderr b0-proxy token
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == "b0-proxy: $T/cache/b0: permissions 0755 are too open"* ]]
+	[ -z "$output" ]
+	chmod 700 "$T/cache/b0"
+	chmod 644 "$T/cache/b0/edge.test.json"
+	run --separate-stderr b0-proxy token
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"edge.test.json: permissions 0644 are too open"* ]]
+	chmod 600 "$T/cache/b0/edge.test.json"
+	chown nobody "$T/cache/b0/edge.test.json"
+	run --separate-stderr b0-proxy token
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"edge.test.json: owned by uid"*"refusing"* ]]
+	chown 0 "$T/cache/b0/edge.test.json"
+	mv "$T/cache/b0/edge.test.json" "$T/elsewhere.json"
+	ln -s "$T/elsewhere.json" "$T/cache/b0/edge.test.json"
+	run --separate-stderr b0-proxy token
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"edge.test.json: Too many levels of symbolic links"* ]]
+	[ "$(grants device_code)" -eq 1 ]
+}
+
+@test "ten parallel runs: one login, then one refresh" {
+	fake_start --slow-token 0.5
+	local i
+	local pids=()
+	for i in $(seq 1 10); do
+		timeout 60 b0-proxy token --device >"$T/tok.$i" 2>"$T/tok.$i.err" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	[ "$(grants device_code)" -eq 1 ]
+	[ "$(grep -c DEVICE.started "$T/fake.log")" -eq 1 ]
+	for i in $(seq 1 10); do
+		cmp "$T/tok.1" "$T/tok.$i"
+	done
+	# Under a minute left: refreshed silently, once for all ten.
+	set_cache expires_at $(($(date +%s) + 30))
+	pids=()
+	for i in $(seq 1 10); do
+		timeout 60 b0-proxy token >"$T/tok.$i" 2>"$T/tok.$i.err" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	[ "$(grants refresh_token)" -eq 1 ]
+	for i in $(seq 1 10); do
+		cmp "$T/tok.1" "$T/tok.$i"
+		[ ! -s "$T/tok.$i.err" ]
+	done
+	[ "$(grants device_code)" -eq 1 ]
+}
+
+@test "a refused refresh token means a new login" {
+	fake_start
+	login_device
+	set_cache expires_at 1
+	set_cache refresh_token b0rt.00000000000000000000000000000000.bogus
+	run --separate-stderr timeout 30 b0-proxy token --device
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"edge.test refused the refresh token (invalid_grant"* ]]
+	[ "$(grep -c '^GRANT refresh_token invalid' "$T/fake.log")" -eq 1 ]
+	[ "$(grants device_code)" -eq 2 ]
+}
+
+@test "relay: bytes both ways, stdin EOF is a close_notify, then exit" {
+	echo_start
+	fake_start
+	login_device
+	head -c 3000000 /dev/urandom >"$T/blob"
+	timeout 30 b0-proxy --host r1-lab1.edge.test --port 22 <"$T/blob" \
+	    >"$T/back" 2>"$T/relay.err"
+	cmp "$T/blob" "$T/back"
+	[ ! -s "$T/relay.err" ]
+	grep -q '^CONNECT 200 r1-lab1.edge.test alice@example.org sni=r1-lab1.edge.test$' "$T/fake.log"
+	grep -q '^RELAY client close_notify' "$T/fake.log"
+}
+
+@test "ssh through b0-proxy to a real sshd" {
+	ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/id"
+	cp "$T/id.pub" "$T/authorized_keys"
+	local sport=$((24600 + RANDOM % 300))
+	cat >"$T/sshd_config" <<-EOF
+		Port $sport
+		ListenAddress 127.0.0.1
+		HostKey $T/hostkey
+		PidFile $T/sshd.pidfile
+		AuthorizedKeysFile $T/authorized_keys
+		UsePAM no
+		PermitRootLogin prohibit-password
+		StrictModes no
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+	EOF
+	[ -d /run/sshd ] || install -d -m 0755 /run/sshd
+	/usr/sbin/sshd -D -f "$T/sshd_config" -E "$T/sshd.log" &
+	echo $! >"$T/sshd.pid"
+	wait_for 10 pid_port "$T/sshd.pid"
+	TPORT=$sport
+	fake_start
+	login_device
+	run --separate-stderr timeout 30 ssh -F /dev/null -i "$T/id" \
+	    -o IdentitiesOnly=yes -o UserKnownHostsFile="$T/known_hosts" \
+	    -o StrictHostKeyChecking=accept-new -o BatchMode=yes \
+	    -o ProxyCommand="b0-proxy --host %h --port %p" \
+	    root@r1-lab1.edge.test 'echo hello from $(hostname)'
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from $(hostname)" ]
+	grep -q '^CONNECT 200 r1-lab1.edge.test' "$T/fake.log"
+}
+
+@test "403: one line naming who and where, nothing on stdout" {
+	echo_start
+	fake_start --allow someone@example.org
+	login_device
+	run --separate-stderr timeout 20 b0-proxy --host r1-lab1.edge.test </dev/null
+	[ "$status" -ne 0 ]
+	[ -z "$output" ]
+	[ "$stderr" = "b0-proxy: access denied: alice@example.org is not allowed on r1-lab1.edge.test" ]
+	run --separate-stderr timeout 20 b0-proxy --host gone.edge.test </dev/null
+	[ "$status" -ne 0 ]
+	[ "$stderr" = "b0-proxy: gone.edge.test is unavailable: the publisher is not connected" ]
+}
+
+@test "401 on CONNECT: refresh once and retry" {
+	echo_start
+	fake_start
+	login_device
+	set_cache access_token eyJhbGciOiJub25lIn0.eyJlbWFpbCI6ImFAYiJ9.eA
+	run --separate-stderr bash -c 'echo ping | timeout 20 b0-proxy --host r1-lab1.edge.test'
+	[ "$status" -eq 0 ]
+	[ "$output" = ping ]
+	[ "$(grep -c '^CONNECT 401' "$T/fake.log")" -eq 1 ]
+	[ "$(grants refresh_token)" -eq 1 ]
+}
+
+@test "--listen: one edge stream per local client" {
+	echo_start
+	fake_start
+	login_device
+	b0-proxy --host r1-lab1.edge.test --port 5432 --listen 127.0.0.1:0 \
+	    2>"$T/listen.log" &
+	echo $! >"$T/listen.pid"
+	wait_for 10 grep -q 'listening on' "$T/listen.log"
+	local lport
+	lport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\) for r1-lab1.edge.test:5432$/\1/p' "$T/listen.log")
+	[ -n "$lport" ]
+	run bash -c "echo one | timeout 10 socat - TCP:127.0.0.1:$lport"
+	[ "$output" = one ]
+	run bash -c "echo two | timeout 10 socat - TCP:127.0.0.1:$lport"
+	[ "$output" = two ]
+	[ "$(grep -c '^CONNECT 200 r1-lab1.edge.test' "$T/fake.log")" -eq 2 ]
+}
+
+@test "when ssh goes away (stdin EOF, stdout broken) b0-proxy exits" {
+	echo_start
+	fake_start
+	login_device
+	# The reader of stdout is gone at once, stdin ends after a second.
+	local start=$SECONDS
+	run bash -c '(sleep 1; echo x) | timeout 20 b0-proxy --host r1-lab1.edge.test | true'
+	[ "$status" -eq 0 ]
+	[ $((SECONDS - start)) -lt 10 ]
+}
+
+@test "the edge's certificate is verified against the socket name" {
+	echo_start
+	fake_start
+	login_device
+	# The stand-in's certificate covers *.edge.test only.
+	printf 'edge other.example 127.0.0.1:%s\nca %s\nedge edge.test 127.0.0.1:%s\n' \
+	    "$EPORT" "$T/ca.crt" "$EPORT" >"$T/config/b0/proxy.conf"
+	cp "$T/cache/b0/edge.test.json" "$T/cache/b0/other.example.json"
+	run --separate-stderr timeout 20 b0-proxy --host r1.other.example </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == "b0-proxy: TLS to the edge other.example for r1.other.example: "*"certificate"* ]]
+	# And without the test CA, the system's CAs do not know it.
+	printf 'edge edge.test 127.0.0.1:%s\n' "$EPORT" >"$T/config/b0/proxy.conf"
+	run --separate-stderr timeout 20 b0-proxy --host r1.edge.test </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"certificate verify failed"* ]]
+}
