@@ -14,7 +14,7 @@
 #                 sets OIDC_PORT and OIDC_ISSUER (http:// or https://
 #                 127.0.0.1:PORT); log $T/oidc.log, PID $T/oidc.pid
 #   oidc_stop     SIGTERM (SIGKILL after 5 s); fails if it did not exit 0
-#   oidc_have     true if node and the npm packages are there
+#   oidc_have     true if Node.js 20+ and the npm packages are there
 #
 # Its login page: input[name=login], input[name=password],
 # button[type=submit]; then a consent page (button[type=submit] to allow,
@@ -23,8 +23,13 @@
 B0_NODE_TOOLS=${B0_NODE_TOOLS:-$B0_TOP/tests/tools/node}
 
 oidc_have() {
+	_node20 && [ -d "$B0_NODE_TOOLS/node_modules/oidc-provider" ]
+}
+
+# _node20: Node.js 20 or later is there (the npm packages need it).
+_node20() {
 	command -v node >/dev/null 2>&1 &&
-	    [ -d "$B0_NODE_TOOLS/node_modules/oidc-provider" ]
+	    node -e 'process.exit(parseInt(process.versions.node, 10) < 20 ? 1 : 0)'
 }
 
 oidc_config() {
