@@ -6,7 +6,7 @@
 #   make sanitize        ASan+UBSan build in build/asan, then its tests
 #   make fuzz            libFuzzer targets (clang) in build/fuzz
 #   make fuzz-smoke      each fuzz target for FUZZ_SECONDS over its corpus
-#   make test-all        what CI runs: deps, format-check, lint, gcc, clang,
+#   make test-all        what CI runs (scripts/test-all): deps, format-check, lint, gcc, clang,
 #                        sanitize, fuzz-smoke
 #   make install         DESTDIR=... PREFIX=/usr/local
 #   make format-check    clang-format 14 over every .c and .h
@@ -99,7 +99,8 @@ $(BUILD)/b0-policy: $(call obj,policy/main.c) $(LIBPOLICY) $(LIBB0)
 	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(SSL_LIBS)
 
 $(BUILD)/b0-edge: $(call obj,$(EDGE_SRC)) $(LIBPOLICY) $(LIBB0)
-	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(SSL_LIBS) -lcrypt
+	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(CURL_LIBS) $(SSL_LIBS) -lcrypt \
+	    -lpthread
 
 $(BUILD)/b0-publish: $(call obj,$(PUB_SRC)) $(LIBPOLICY) $(LIBB0)
 	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(SSL_LIBS)
@@ -162,13 +163,10 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libb0policy.a \
 fuzz-smoke: fuzz
 	@tests/fuzz/run-smoke $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-# Everything CI runs, in order. Installs its Debian packages first.
-test-all: deps
-	$(MAKE) format-check lint
-	$(MAKE) check
-	$(MAKE) BUILD=build/clang CC=clang check
-	$(MAKE) sanitize
-	$(MAKE) fuzz-smoke
+# Everything CI runs, in order (scripts/test-all): deps, format-check,
+# lint, gcc, clang, sanitize, fuzz-smoke; the last line sums them all.
+test-all:
+	@scripts/test-all
 
 deps:
 	@scripts/deps

@@ -2,6 +2,7 @@
  * The edge's configuration file.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,12 @@ enum {
 	OP_HEARTBEAT,
 	OP_CHANNEL_IDLE,
 	OP_POOL_MAX,
+	OP_ISSUER,
+	OP_ACCESS_TTL,
+	OP_REFRESH_TTL,
+	OP_USERS,
+	OP_PROVIDER,
+	OP_PROVIDER_CA,
 	OP_MAX
 };
 
@@ -42,11 +49,19 @@ static const struct b0_conf_keyword keywords[] = {
     {"heartbeat", OP_HEARTBEAT, 1, 1, 0},
     {"channel-idle", OP_CHANNEL_IDLE, 1, 1, 0},
     {"pool-max", OP_POOL_MAX, 1, 1, 0},
+    {"issuer", OP_ISSUER, 1, 1, 0},
+    {"access-token-lifetime", OP_ACCESS_TTL, 1, 1, 0},
+    {"refresh-token-lifetime", OP_REFRESH_TTL, 1, 1, 0},
+    {"users", OP_USERS, 1, 1, 0},
+    {"provider", OP_PROVIDER, 4, 4, 1},
+    {"provider-ca", OP_PROVIDER_CA, 1, 1, 0},
 };
 
 void
 edge_conf_free(struct edge_conf *c)
 {
+	int i;
+
 	if (c == NULL)
 		return;
 	free(c->path);
@@ -56,6 +71,14 @@ edge_conf_free(struct edge_conf *c)
 	free(c->state_dir);
 	free(c->control_socket);
 	free(c->user);
+	free(c->issuer);
+	for (i = 0; i < c->nproviders; i++) {
+		free(c->providers[i].name);
+		free(c->providers[i].issuer);
+		free(c->providers[i].client_id);
+		free(c->providers[i].secret_file);
+	}
+	free(c->provider_ca);
 	free(c);
 }
 
@@ -134,6 +157,128 @@ parse_range(const struct b0_conf_line *l, uint16_t *lo, uint16_t *hi,
 	return 0;
 }
 
+/*
+ * An https URL fit for an OAuth issuer: "https://" HOST [":" PORT] [PATH],
+ * HOST a lower-case DNS name, no user info, query, fragment or trailing
+ * slash.  The edge's own issuer takes no path (its endpoints sit at /);
+ * with host non-NULL the host is copied there.
+ */
+static int
+https_url_valid(const char *s, int path_ok, char *host, size_t hostsz)
+{
+	const char *h, *end, *colon;
+	char name[256];
+	uint32_t port;
+	size_t n, i;
+
+	if (!b0_str_has_prefix(s, "https://") || strlen(s) > 512)
+		return 0;
+	h = s + 8;
+	end = h + strcspn(h, "/");
+	if (*end != '\0' && !path_ok)
+		return 0;
+	colon = memchr(h, ':', (size_t)(end - h));
+	n = (size_t)((colon != NULL ? colon : end) - h);
+	if (n == 0 || n >= sizeof(name))
+		return 0;
+	memcpy(name, h, n);
+	name[n] = '\0';
+	if (!domain_valid(name))
+		return 0;
+	if (colon != NULL && b0_parse_u32n(colon + 1, (size_t)(end - colon - 1),
+				 1, 65535, &port) != 0)
+		return 0;
+	for (i = 0; end[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)end[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' ||
+		    ch == '\\')
+			return 0;
+	}
+	if (*end != '\0' && end[strlen(end) - 1] == '/')
+		return 0;
+	if (host != NULL && b0_strlcpy(host, name, hostsz) >= hostsz)
+		return 0;
+	return 1;
+}
+
+/*
+ * A provider on the edge host itself (and the tests' provider) may use
+ * plain http to 127.0.0.1 or [::1]: nothing crosses a network.  Port and
+ * path follow https_url_valid().
+ */
+static int
+loopback_http_url_valid(const char *s)
+{
+	const char *rest;
+	char u[520];
+
+	if (b0_str_has_prefix(s, "http://127.0.0.1"))
+		rest = s + 16;
+	else if (b0_str_has_prefix(s, "http://[::1]"))
+		rest = s + 12;
+	else
+		return 0;
+	return (*rest == '\0' || *rest == ':' || *rest == '/') &&
+	       (size_t)snprintf(u, sizeof(u), "https://127.0.0.1%s", rest) <
+		   sizeof(u) &&
+	       https_url_valid(u, 1, NULL, 0);
+}
+
+/* provider NAME ISSUER CLIENT-ID SECRET-FILE */
+static int
+parse_provider(
+    const struct b0_conf_line *l, struct edge_conf *c, struct b0_errmsg *em)
+{
+	struct edge_provider *p;
+	const char *name = l->argv[1], *cid = l->argv[3];
+	size_t i, n = strlen(name);
+	int r;
+
+	if (c->nproviders == EDGE_MAX_PROVIDERS)
+		return b0_conf_error(
+		    em, l, "at most %d providers", EDGE_MAX_PROVIDERS);
+	if (n == 0 || n > 32 ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz"
+			 "0123456789-") != n)
+		return b0_conf_error(em, l,
+		    "provider: name \"%s\" is not 1 to 32 of a-z, 0-9 "
+		    "and -",
+		    name);
+	for (i = 0; i < (size_t)c->nproviders; i++)
+		if (strcmp(c->providers[i].name, name) == 0)
+			return b0_conf_error(
+			    em, l, "provider: %s is named twice", name);
+	if (!https_url_valid(l->argv[2], 1, NULL, 0) &&
+	    !loopback_http_url_valid(l->argv[2]))
+		return b0_conf_error(em, l,
+		    "provider %s: issuer \"%s\" is not an https URL "
+		    "(https://host[:port][/path], no trailing slash)",
+		    name, l->argv[2]);
+	n = strlen(cid);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)cid[i] <= 0x20 ||
+		    (unsigned char)cid[i] >= 0x7f)
+			break;
+	if (n == 0 || n > 256 || i < n)
+		return b0_conf_error(em, l,
+		    "provider %s: client id is not 1 to 256 printable "
+		    "characters",
+		    name);
+	if (l->argv[4][0] != '/')
+		return b0_conf_error(em, l,
+		    "provider %s: secret file \"%s\" is not an absolute "
+		    "path",
+		    name, l->argv[4]);
+	p = &c->providers[c->nproviders++];
+	if ((r = b0_conf_strdup(l, 1, &p->name, em)) != 0 ||
+	    (r = b0_conf_strdup(l, 2, &p->issuer, em)) != 0 ||
+	    (r = b0_conf_strdup(l, 3, &p->client_id, em)) != 0 ||
+	    (r = b0_conf_strdup(l, 4, &p->secret_file, em)) != 0)
+		return r;
+	return 0;
+}
+
 static int
 set_defaults(struct edge_conf *c)
 {
@@ -169,6 +314,8 @@ edge_conf_load(const char *path, struct edge_conf **cp, struct b0_errmsg *em)
 	struct b0_conf *rd = NULL;
 	struct b0_conf_line l;
 	unsigned seen[OP_MAX] = {0};
+	char issuer_host[256] = "";
+	uint64_t ms;
 	uint32_t u;
 	int op, r;
 
@@ -182,6 +329,9 @@ edge_conf_load(const char *path, struct edge_conf **cp, struct b0_errmsg *em)
 	c->heartbeat_ms = 10000;
 	c->channel_idle_ms = 600000;
 	c->pool_max = 64;
+	c->access_ttl_s = 600;
+	c->refresh_ttl_s = 30 * 86400;
+	c->builtin_users = 1;
 	if ((r = b0_conf_open(path, B0_FILE_NO_WRITE_OTHERS, &rd, em)) != 0)
 		goto out;
 	while ((r = b0_conf_next(rd, &l, em)) == 1) {
@@ -264,6 +414,43 @@ edge_conf_load(const char *path, struct edge_conf **cp, struct b0_errmsg *em)
 			r = b0_conf_u32(&l, 1, 1, 4096, &u, em);
 			c->pool_max = u;
 			break;
+		case OP_ISSUER:
+			if (!https_url_valid(l.argv[1], 0, issuer_host,
+				sizeof(issuer_host))) {
+				r = b0_conf_error(em, &l,
+				    "issuer: \"%s\" is not https://HOST or "
+				    "https://HOST:PORT (lower-case, no path)",
+				    l.argv[1]);
+				break;
+			}
+			r = b0_conf_strdup(&l, 1, &c->issuer, em);
+			break;
+		case OP_ACCESS_TTL:
+			r = b0_conf_duration_ms(
+			    &l, 1, 60000, 86400000, &ms, em);
+			c->access_ttl_s = ms / 1000;
+			break;
+		case OP_REFRESH_TTL:
+			r = b0_conf_duration_ms(
+			    &l, 1, 60000, 366 * 86400000ULL, &ms, em);
+			c->refresh_ttl_s = ms / 1000;
+			break;
+		case OP_USERS:
+			if (strcmp(l.argv[1], "builtin") == 0)
+				c->builtin_users = 1;
+			else if (strcmp(l.argv[1], "none") == 0)
+				c->builtin_users = 0;
+			else
+				r = b0_conf_error(em, &l,
+				    "users: \"%s\" is not builtin or none",
+				    l.argv[1]);
+			break;
+		case OP_PROVIDER:
+			r = parse_provider(&l, c, em);
+			break;
+		case OP_PROVIDER_CA:
+			r = b0_conf_strdup(&l, 1, &c->provider_ca, em);
+			break;
 		}
 		if (r != 0)
 			goto out;
@@ -283,6 +470,13 @@ edge_conf_load(const char *path, struct edge_conf **cp, struct b0_errmsg *em)
 		    "%s: \"certificate\" and \"key\" are required "
 		    "(a certificate for %s and *.%s)",
 		    path, c->domain, c->domain);
+		goto out;
+	}
+	if (c->issuer != NULL && strcmp(issuer_host, c->domain) != 0) {
+		b0_err_set(em,
+		    "%s:%u: issuer: host %s is not the domain %s (the "
+		    "issuer's endpoints are served for the domain)",
+		    path, seen[OP_ISSUER], issuer_host, c->domain);
 		goto out;
 	}
 	if ((r = set_defaults(c)) != 0)

@@ -16,6 +16,8 @@
 #include "b0_net.h"
 #include "b0_str.h"
 #include "edge.h"
+#include "http.h"
+#include "idp.h"
 
 /* A TLS handshake on the front door must finish within this time. */
 #define HANDSHAKE_MS 10000
@@ -100,10 +102,10 @@ front_handshake(struct b0_loop *loop, int fd, unsigned events, void *cookie)
 		front_free(f, 0);
 		return;
 	}
-	b0_log_rl(&e->log, &e->rl_visitor, (time_t)b0_loop_wall(), B0_LOG_INFO,
-	    "%s: %s over TLS is not served by this edge yet", f->peer,
-	    proto ? proto : "a protocol without ALPN");
-	front_free(f, 1);
+	/* http/1.1 or no ALPN: the HTTPS front door (https.c). */
+	b0_loop_del(loop, fd);
+	hconn_new(e, f->fd, f->ssl, f->peer);
+	front_free(f, 0);
 }
 
 static void
@@ -195,6 +197,8 @@ tick(struct b0_loop *loop, void *cookie)
 	struct edge *e = cookie;
 
 	edge_tokens_refresh(e);
+	if (e->idp != NULL)
+		idp_tick(e->idp);
 	b0_timer_set(loop, &e->tick, 1000, tick, e);
 }
 
@@ -250,6 +254,8 @@ reload(struct edge *e)
 	e->log.max_level = nc->log_level;
 	b0_tls_ctx_free(e->tls);
 	e->tls = tls;
+	if (e->idp != NULL)
+		idp_reload(e->idp, e);
 	reload_tokens(e);
 	b0_notice(&e->log, "configuration reloaded from %s", nc->path);
 	b0_daemon_notify("READY=1");
@@ -363,6 +369,7 @@ teardown(struct edge *e)
 	e->ctl = NULL;
 	while ((f = TAILQ_FIRST(&e->fronts)) != NULL)
 		front_free(f, 1);
+	hconn_free_all(e);
 	pconn_free_all(e);
 	while (!TAILQ_EMPTY(&e->socks))
 		esock_free(TAILQ_FIRST(&e->socks));
@@ -370,6 +377,8 @@ teardown(struct edge *e)
 		b0_loop_del(e->loop, e->sigfd);
 		close(e->sigfd);
 	}
+	idp_free(e->idp);
+	e->idp = NULL;
 	edge_tokens_cleanup(&e->tokens);
 	edge_resvs_cleanup(&e->resv);
 	b0_tls_ctx_free(e->tls);
@@ -390,6 +399,7 @@ edge_run(struct edge_conf *conf, int ready_fd)
 	TAILQ_INIT(&e.sessions);
 	TAILQ_INIT(&e.socks);
 	TAILQ_INIT(&e.fronts);
+	TAILQ_INIT(&e.hconns);
 	TAILQ_INIT(&e.pending);
 	TAILQ_INIT(&e.orphans);
 	e.conf = conf;
@@ -409,7 +419,8 @@ edge_run(struct edge_conf *conf, int ready_fd)
 	}
 	if ((r = tls_setup(conf, &e.tls, &em)) != 0 ||
 	    (r = state_dir_setup(&e, &em)) != 0 ||
-	    (r = listen_all(&e, &em)) != 0)
+	    (r = listen_all(&e, &em)) != 0 ||
+	    (r = idp_new(&e, &e.idp, &em)) != 0)
 		goto fail;
 	ctl_dir_setup(&e);
 	if ((r = b0_ctl_listen(e.loop, conf->control_socket, 0660,

@@ -22,6 +22,7 @@
 #include "b0_log.h"
 #include "b0_loop.h"
 #include "b0_proto.h"
+#include "b0_spec.h"
 #include "b0_tls.h"
 #include "conf.h"
 #include "state.h"
@@ -31,6 +32,7 @@ struct session;
 struct esock;
 struct hconn;
 struct idp;
+struct tconn;
 
 /* A TLS connection on the front door, before its first b0 frame. */
 struct front {
@@ -117,6 +119,8 @@ struct esock {
 	struct session *s; /* serving it; NULL while its publisher is away */
 	char instance[B0_HEXID_SIZE];
 	uint64_t streams;
+	struct b0_spec sp; /* spec parsed: type, port, allow list (owned) */
+	TAILQ_HEAD(, tconn) twait; /* tls visitors waiting (tconn.c) */
 	TAILQ_ENTRY(esock) entry;
 };
 

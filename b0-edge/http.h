@@ -55,8 +55,8 @@ struct hresp {
 	const char *content_type; /* static or borrowed until the call ends */
 	struct b0_buf *headers;	  /* extra "Name: value\r\n" lines */
 	struct b0_buf *body;
-	int close;  /* close the connection after this response */
-	int cache;  /* 1: cacheable (JWKS, discovery); 0: no-store */
+	int close;   /* close the connection after this response */
+	int cache;   /* 1: cacheable (JWKS, discovery); 0: no-store */
 	int is_html; /* add the HTML security headers (CSP, frame) */
 };
 

@@ -33,7 +33,8 @@ void idp_tick(struct idp *idp);
 
 /*
  * idp_reload(idp, e): the configuration in e->conf changed (SIGHUP):
- * providers, lifetimes.  Keeps the old settings on error (logged).
+ * providers, lifetimes.  Keeps the old settings on error (logged).  The
+ * old struct edge_conf is already freed: idp keeps no pointer into it.
  */
 void idp_reload(struct idp *idp, struct edge *e);
 

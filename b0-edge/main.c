@@ -5,11 +5,14 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,14 +21,18 @@
 #include "b0_buf.h"
 #include "b0_ctl.h"
 #include "b0_daemon.h"
+#include "b0_ident.h"
 #include "b0_json.h"
 #include "b0_jsonw.h"
 #include "b0_parse.h"
 #include "b0_table.h"
+#include "b0_str.h"
 #include "b0_version.h"
 #include "conf.h"
 #include "edge.h"
+#include "keys.h"
 #include "state.h"
+#include "users.h"
 
 static void
 usage(FILE *f)
@@ -35,7 +42,10 @@ usage(FILE *f)
 	    "       b0-edge [-f FILE] token add NAME\n"
 	    "       b0-edge [-f FILE] token ls [--json]\n"
 	    "       b0-edge [-f FILE] token revoke NAME\n"
+	    "       b0-edge [-f FILE] key rotate | key ls [--json]\n"
 	    "       b0-edge [-f FILE] ls [--json]\n"
+	    "       b0-edge [-f FILE] user add EMAIL | ls [--json] | del "
+	    "EMAIL\n"
 	    "\n"
 	    "The public relay of b0: publishers connect to it, visitors reach\n"
 	    "their sockets through it.\n"
@@ -50,7 +60,16 @@ usage(FILE *f)
 	    "  token ls       list publishers that have a token\n"
 	    "  token revoke NAME\n"
 	    "                 revoke NAME's token and cut its tunnels\n"
+	    "  key rotate     add a new signing key (the edge signs with it\n"
+	    "                 within a second) and delete retired ones\n"
+	    "  key ls         list the signing keys\n"
 	    "  ls             publishers and sockets of the running edge\n"
+	    "  user add EMAIL add a built-in account or change its "
+	    "password\n"
+	    "                 (asked twice on the terminal, or one line on "
+	    "stdin)\n"
+	    "  user ls        list the built-in accounts\n"
+	    "  user del EMAIL remove a built-in account\n"
 	    "  --json         print JSON instead of a table\n"
 	    "  -h, --help     this help; --version: the version\n",
 	    EDGE_CONF_DEFAULT);
@@ -205,6 +224,115 @@ cmd_token(struct edge_conf *c, int argc, char **argv, int json)
 	return 0;
 }
 
+/*
+ * `b0-edge key rotate | ls`: the issuer's signing keys (keys.c), as the
+ * daemon's user so the files stay its own.
+ */
+static int
+cmd_key(struct edge_conf *c, int argc, char **argv, int json)
+{
+	int64_t now = (int64_t)time(NULL);
+	int64_t retain = keys_retain_s(c->access_ttl_s);
+	char kid[B0_JWK_THUMBPRINT_SIZE];
+	struct keys *k = NULL;
+	struct b0_errmsg em;
+	unsigned ndel;
+	int r;
+
+	if (argc != 1 ||
+	    (strcmp(argv[0], "rotate") != 0 && strcmp(argv[0], "ls") != 0))
+		return die_usage("key: rotate or ls");
+	if (become_daemon_user(c) != 0)
+		return 1;
+	b0_err_clear(&em);
+	if (strcmp(argv[0], "rotate") == 0) {
+		if (mkdir(c->state_dir, 0700) == -1 && errno != EEXIST) {
+			fprintf(stderr, "b0-edge: state-dir %s: %s\n",
+			    c->state_dir, strerror(errno));
+			return 1;
+		}
+		if ((r = keys_rotate(c->state_dir, now, retain, kid,
+			 sizeof(kid), &ndel, &em)) != 0) {
+			fprintf(stderr, "b0-edge: %s\n", b0_err_text(&em, r));
+			return 1;
+		}
+		printf("%s\n", kid);
+		fprintf(stderr,
+		    "b0-edge: new signing key %s; %u retired key%s deleted; "
+		    "a running edge signs with it within a second, and keeps "
+		    "the older keys in its JWKS for %lld s\n",
+		    kid, ndel, ndel == 1 ? "" : "s", (long long)retain);
+		return 0;
+	}
+	r = keys_load(c->state_dir, 0, &k, &em);
+	if (r == B0_ERR_SYS(ENOENT)) {
+		r = 0;
+		k = NULL;
+	}
+	if (r == 0) {
+		struct b0_table *tb = NULL;
+		struct b0_buf out;
+		struct b0_jsonw w;
+		const char *hdr[] = {"KID", "CREATED", "STATE"};
+		size_t i, n = k != NULL ? keys_count(k) : 0;
+
+		b0_buf_init(&out, 1024 * 1024);
+		if (json) {
+			b0_jsonw_init(&w, &out);
+			b0_jsonw_arr_begin(&w);
+		} else
+			r = b0_table_new(3, hdr, &tb);
+		for (i = 0; i < n && r == 0; i++) {
+			const char *id;
+			int64_t created;
+			int signing, published;
+
+			keys_get(k, i, &id, &created, &signing, &published, now,
+			    retain);
+			if (json) {
+				b0_jsonw_obj_begin(&w);
+				b0_jsonw_key(&w, "kid");
+				b0_jsonw_str(&w, id);
+				b0_jsonw_key(&w, "created");
+				b0_jsonw_int(&w, created);
+				b0_jsonw_key(&w, "signing");
+				b0_jsonw_bool(&w, signing);
+				b0_jsonw_key(&w, "published");
+				b0_jsonw_bool(&w, published);
+				b0_jsonw_obj_end(&w);
+			} else {
+				char when[32];
+				time_t tt = (time_t)created;
+				struct tm tm;
+				const char *row[3] = {id, when,
+				    signing	? "signing"
+				    : published ? "published"
+						: "retired"};
+
+				strftime(when, sizeof(when),
+				    "%Y-%m-%d %H:%M:%S", gmtime_r(&tt, &tm));
+				r = b0_table_add(tb, row);
+			}
+		}
+		if (json) {
+			b0_jsonw_arr_end(&w);
+			if ((r = b0_jsonw_finish(&w)) == 0)
+				r = b0_buf_put_str(&out, "\n");
+		} else if (r == 0)
+			r = b0_table_format(tb, &out);
+		if (r == 0)
+			fwrite(b0_buf_ptr(&out), 1, b0_buf_len(&out), stdout);
+		b0_table_free(tb);
+		b0_buf_cleanup(&out);
+	}
+	keys_free(k);
+	if (r != 0) {
+		fprintf(stderr, "b0-edge: %s\n", b0_err_text(&em, r));
+		return 1;
+	}
+	return 0;
+}
+
 /* `b0-edge ls`: ask the running edge; print its JSON or a table of it. */
 static int
 cmd_ls(const struct edge_conf *c, int json)
@@ -270,6 +398,302 @@ out:
 	b0_buf_cleanup(&reply);
 	b0_buf_cleanup(&out);
 	return r == 0 ? 0 : 1;
+}
+
+/*
+ * `b0-edge user ...`: the built-in accounts (users.c).  Passwords come
+ * from the terminal without echo (twice), or as one line on stdin when it
+ * is not a terminal (scripts); they are wiped once hashed.
+ */
+#define PASSWORD_MAX 256 /* bytes; users_set() refuses longer too */
+
+static volatile sig_atomic_t pw_signo;
+
+static void
+pw_onsig(int signo)
+{
+	pw_signo = signo;
+}
+
+/*
+ * read_line(fd, buf, size, lenp): read one line from fd a byte at a time
+ * (no stdio: its buffer would keep a copy of the secret) into buf,
+ * without its "\n" or "\r\n", NUL-terminated.  Returns 0, B0_ERR_TOO_BIG
+ * (longer than size - 1), B0_ERR_FORMAT (a NUL byte) or B0_ERR_SYS(errno).
+ */
+static int
+read_line(int fd, char *buf, size_t size, size_t *lenp)
+{
+	size_t n = 0;
+	ssize_t got;
+	char ch;
+
+	*lenp = 0;
+	for (;;) {
+		if ((got = read(fd, &ch, 1)) == -1)
+			return b0_err_from_errno();
+		if (got == 0 || ch == '\n')
+			break;
+		if (ch == '\0')
+			return B0_ERR_FORMAT;
+		if (n + 1 >= size)
+			return B0_ERR_TOO_BIG;
+		buf[n++] = ch;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	*lenp = n;
+	return 0;
+}
+
+/*
+ * read_tty(prompt, buf, size, lenp): prompt on /dev/tty and read a line
+ * with echo off, as readpassphrase(3) does: the terminal is restored even
+ * when a signal ends the read, and the signal is then delivered.
+ */
+static int
+read_tty(const char *prompt, char *buf, size_t size, size_t *lenp)
+{
+	static const int sigs[] = {
+	    SIGINT, SIGHUP, SIGQUIT, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU};
+	struct sigaction sa, old[sizeof(sigs) / sizeof(sigs[0])];
+	struct termios tio, saved;
+	size_t i;
+	int fd, r;
+
+	*lenp = 0;
+	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1) {
+		r = b0_err_from_errno();
+		fprintf(stderr, "b0-edge: /dev/tty: %s\n", b0_strerror(r));
+		return r;
+	}
+	if (tcgetattr(fd, &saved) == -1) {
+		r = b0_err_from_errno();
+		fprintf(stderr, "b0-edge: /dev/tty: %s\n", b0_strerror(r));
+		close(fd);
+		return r;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = pw_onsig; /* no SA_RESTART: read() returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	pw_signo = 0;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &sa, &old[i]);
+	tio = saved;
+	tio.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	(void)tcsetattr(fd, TCSAFLUSH, &tio);
+	(void)!write(fd, prompt, strlen(prompt));
+	r = read_line(fd, buf, size, lenp);
+	(void)!write(fd, "\n", 1);
+	(void)tcsetattr(fd, TCSAFLUSH, &saved);
+	close(fd);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &old[i], NULL);
+	if (pw_signo != 0) {
+		OPENSSL_cleanse(buf, size);
+		*lenp = 0;
+		raise(pw_signo);
+		return B0_ERR_SYS(EINTR);
+	}
+	return r;
+}
+
+/* read_password(email, pw, size): the new password of email into pw. */
+static int
+read_password(const char *email, char *pw, size_t size)
+{
+	char again[PASSWORD_MAX + 2], prompt[320];
+	size_t n, m;
+	int r;
+
+	if (isatty(STDIN_FILENO)) {
+		snprintf(
+		    prompt, sizeof(prompt), "New password for %s: ", email);
+		if ((r = read_tty(prompt, pw, size, &n)) != 0 ||
+		    (n > 0 && (r = read_tty(
+				   "Again: ", again, sizeof(again), &m)) != 0))
+			goto out;
+		if (n > 0 && (m != n || memcmp(pw, again, n) != 0)) {
+			fprintf(stderr, "b0-edge: the passwords differ\n");
+			r = B0_ERR_ARG;
+			goto out;
+		}
+	} else if ((r = read_line(STDIN_FILENO, pw, size, &n)) != 0)
+		goto out;
+	if (n == 0) {
+		fprintf(stderr, "b0-edge: the password is empty\n");
+		r = B0_ERR_ARG;
+	}
+out:
+	if (r == B0_ERR_TOO_BIG)
+		fprintf(stderr,
+		    "b0-edge: the password is longer than %d bytes\n",
+		    PASSWORD_MAX);
+	else if (r == B0_ERR_FORMAT)
+		fprintf(stderr, "b0-edge: the password holds a NUL byte\n");
+	else if (r != 0 && r != B0_ERR_ARG && r != B0_ERR_SYS(EINTR))
+		fprintf(stderr, "b0-edge: reading the password: %s\n",
+		    b0_strerror(r));
+	OPENSSL_cleanse(again, sizeof(again));
+	if (r != 0)
+		OPENSSL_cleanse(pw, size);
+	return r;
+}
+
+static int
+user_add(struct users *u, const char *dir, const char *email)
+{
+	struct b0_errmsg em;
+	char pw[PASSWORD_MAX + 2], *lower = NULL;
+	int r, had;
+
+	b0_err_clear(&em);
+	/* Check the address before asking for a password. */
+	if ((r = b0_ident_check_email(email, strlen(email), &em)) != 0) {
+		char show[B0_IDENT_SHOW_SIZE];
+
+		b0_ident_show(show, sizeof(show), email, strlen(email));
+		fprintf(stderr,
+		    "b0-edge: user add: \"%s\" is not an email "
+		    "address: %s\n",
+		    show, b0_err_text(&em, r));
+		return 1;
+	}
+	if ((lower = strdup(email)) == NULL) {
+		fprintf(stderr, "b0-edge: %s\n", b0_strerror(B0_ERR_ALLOC));
+		return 1;
+	}
+	b0_str_lower(lower);
+	had = users_has(u, lower);
+	if ((r = read_password(lower, pw, sizeof(pw))) != 0)
+		goto out;
+	if ((r = users_set(u, lower, pw, &em)) == 0)
+		r = users_save(u, dir, &em);
+	if (r != 0)
+		fprintf(stderr, "b0-edge: %s\n", b0_err_text(&em, r));
+	else if (had)
+		fprintf(stderr, "b0-edge: changed the password of %s\n", lower);
+	else
+		fprintf(stderr, "b0-edge: added %s\n", lower);
+out:
+	OPENSSL_cleanse(pw, sizeof(pw));
+	free(lower);
+	return r == 0 ? 0 : 1;
+}
+
+static int
+user_ls(const struct users *u, int json)
+{
+	const char *hdr[] = {"EMAIL", "CREATED"};
+	struct b0_table *tb = NULL;
+	struct b0_jsonw w;
+	struct b0_buf out;
+	const char *email;
+	int64_t created;
+	size_t i;
+	int r = 0;
+
+	b0_buf_init(&out, 16 * 1024 * 1024);
+	if (json) {
+		b0_jsonw_init(&w, &out);
+		b0_jsonw_arr_begin(&w);
+		for (i = 0; users_get(u, i, &email, &created) == 0; i++) {
+			b0_jsonw_obj_begin(&w);
+			b0_jsonw_key(&w, "email");
+			b0_jsonw_str(&w, email);
+			b0_jsonw_key(&w, "created");
+			b0_jsonw_int(&w, created);
+			b0_jsonw_obj_end(&w);
+		}
+		b0_jsonw_arr_end(&w);
+		if ((r = b0_jsonw_finish(&w)) == 0)
+			r = b0_buf_put_str(&out, "\n");
+	} else if ((r = b0_table_new(2, hdr, &tb)) == 0) {
+		for (i = 0; r == 0 && users_get(u, i, &email, &created) == 0;
+		     i++) {
+			char when[32];
+			time_t tt = (time_t)created;
+			struct tm tm;
+			const char *row[2] = {email, when};
+
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M",
+			    gmtime_r(&tt, &tm));
+			r = b0_table_add(tb, row);
+		}
+		if (r == 0)
+			r = b0_table_format(tb, &out);
+		b0_table_free(tb);
+	}
+	if (r == 0)
+		fwrite(b0_buf_ptr(&out), 1, b0_buf_len(&out), stdout);
+	else
+		fprintf(stderr, "b0-edge: user ls: %s\n", b0_strerror(r));
+	b0_buf_cleanup(&out);
+	return r == 0 ? 0 : 1;
+}
+
+static int
+user_del(struct users *u, const char *dir, const char *email)
+{
+	struct b0_errmsg em;
+	char show[B0_IDENT_SHOW_SIZE];
+	int r;
+
+	b0_err_clear(&em);
+	b0_ident_show(show, sizeof(show), email, strlen(email));
+	b0_str_lower(show);
+	if (users_del(u, email) != 0) {
+		fprintf(stderr,
+		    "b0-edge: user del: no built-in account "
+		    "\"%s\"\n",
+		    show);
+		return 1;
+	}
+	if ((r = users_save(u, dir, &em)) != 0) {
+		fprintf(stderr, "b0-edge: %s\n", b0_err_text(&em, r));
+		return 1;
+	}
+	fprintf(stderr,
+	    "b0-edge: removed %s; a running edge refuses its tokens within "
+	    "a minute\n",
+	    show);
+	return 0;
+}
+
+static int
+cmd_user(struct edge_conf *c, int argc, char **argv, int json)
+{
+	struct users *u = NULL;
+	struct b0_errmsg em;
+	int r;
+
+	if (argc < 1)
+		return die_usage("user: add, ls or del?");
+	if (!((strcmp(argv[0], "add") == 0 && argc == 2) ||
+		(strcmp(argv[0], "del") == 0 && argc == 2) ||
+		(strcmp(argv[0], "ls") == 0 && argc == 1)))
+		return die_usage("user: add EMAIL, ls or del EMAIL");
+	if (become_daemon_user(c) != 0)
+		return 1;
+	if (mkdir(c->state_dir, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "b0-edge: state-dir %s: %s\n", c->state_dir,
+		    strerror(errno));
+		return 1;
+	}
+	b0_err_clear(&em);
+	if ((r = users_load(c->state_dir, &u, &em)) != 0) {
+		fprintf(stderr, "b0-edge: %s\n", b0_err_text(&em, r));
+		return 1;
+	}
+	if (strcmp(argv[0], "add") == 0)
+		r = user_add(u, c->state_dir, argv[1]);
+	else if (strcmp(argv[0], "del") == 0)
+		r = user_del(u, c->state_dir, argv[1]);
+	else
+		r = user_ls(u, json);
+	users_free(u);
+	return r;
 }
 
 int
@@ -349,8 +773,12 @@ main(int argc, char **argv)
 		return edge_run(c, ready_fd);
 	if (strcmp(argv[0], "token") == 0)
 		r = cmd_token(c, argc - 1, argv + 1, json);
+	else if (strcmp(argv[0], "key") == 0)
+		r = cmd_key(c, argc - 1, argv + 1, json);
 	else if (strcmp(argv[0], "ls") == 0 && argc == 1)
 		r = cmd_ls(c, json);
+	else if (strcmp(argv[0], "user") == 0)
+		r = cmd_user(c, argc - 1, argv + 1, json);
 	else
 		r = die_usage("unknown command \"%s\"", argv[0]);
 	edge_conf_free(c);

@@ -28,7 +28,8 @@ void page_login(struct hresp *rs, int status, const char *edge_domain,
     const char *req, const char *csrf, const char *email, const char *error,
     int builtin, const struct page_provider *providers, size_t nprov);
 
-/* Device flow: the code entry form (user_code may prefill; error may be NULL). */
+/* Device flow: the code entry form (user_code may prefill; error may be NULL).
+ */
 void page_device_entry(struct hresp *rs, int status, const char *csrf,
     const char *user_code, const char *error);
 
@@ -40,12 +41,12 @@ void page_device_confirm(struct hresp *rs, const char *csrf,
  * A result page: h1 title, p.detail text (e.g. "Signed in", "You can
  * close this window and return to your terminal.").
  */
-void page_message(struct hresp *rs, int status, const char *title,
-    const char *detail);
+void page_message(
+    struct hresp *rs, int status, const char *title, const char *detail);
 
 /* An error page: h1 title ("Sign-in failed"), p.detail the reason. */
-void page_error(struct hresp *rs, int status, const char *title,
-    const char *detail);
+void page_error(
+    struct hresp *rs, int status, const char *title, const char *detail);
 
 /*
  * html_escape(out, s): append s to out with & < > " ' escaped.  Returns 0

@@ -15,6 +15,7 @@
 #include "b0_str.h"
 #include "edge.h"
 #include "policy.h"
+#include "tconn.h"
 
 /* A new connection must say HELLO or ATTACH within this time. */
 #define FIRST_FRAME_MS 10000
@@ -29,6 +30,8 @@ static void pconn_closed(
     struct b0_chan *c, int r, const char *why, void *cookie);
 
 static int session_register(struct session *s);
+static int register_sock(struct session *s, const struct b0_msg_sock *in,
+    struct b0_msg_sock *out, int is_tcp, struct b0_spec *sp);
 static struct esock *esock_find(
     struct edge *e, const char *publisher, const char *name);
 
@@ -109,6 +112,7 @@ pconn_free(struct pconn *pc)
 	}
 	b0_timer_cancel(pc->e->loop, &pc->timer);
 	b0_chan_free(pc->chan);
+	tconn_stream_forget(pc);
 	free(pc);
 }
 
@@ -449,27 +453,26 @@ on_attach(struct pconn *pc, const uint8_t *p, size_t len)
 }
 
 /*
- * Check a publish spec with the policy library.  This edge relays tcp
- * sockets; the identity-aware types are refused by name until they exist.
+ * Check a publish spec with the policy library into *sp (the caller's on
+ * success: b0_spec_cleanup()).  This edge relays tcp and tls sockets; http
+ * and https are refused by name until they exist.
  */
 static int
-check_spec(const char *spec, int *is_tcp, struct b0_errmsg *em)
+check_spec(const char *spec, struct b0_spec *sp, struct b0_errmsg *em)
 {
-	struct b0_spec sp;
 	int r;
 
-	if ((r = b0_spec_parse(spec, &sp, em)) != 0)
+	if ((r = b0_spec_parse(spec, sp, em)) != 0)
 		return r;
-	*is_tcp = sp.type == B0_SOCK_TCP;
-	if (!*is_tcp) {
+	if (sp->type != B0_SOCK_TCP && sp->type != B0_SOCK_TLS) {
 		b0_err_set(em,
 		    "%s sockets are not supported by this edge yet "
-		    "(tcp only)",
-		    b0_spec_type_name(sp.type));
-		r = B0_ERR_UNSUPPORTED;
+		    "(tcp and tls only)",
+		    b0_spec_type_name(sp->type));
+		b0_spec_cleanup(sp);
+		return B0_ERR_UNSUPPORTED;
 	}
-	b0_spec_cleanup(&sp);
-	return r;
+	return 0;
 }
 
 /* Find a free public port for a new tcp socket, or 0. */
@@ -506,8 +509,10 @@ esock_free(struct esock *k)
 
 	if (k->s != NULL)
 		visitor_drop_all(k->s, k, "the socket was removed");
+	tconn_drop_waiting(e, NULL, k, "the socket was removed");
 	esock_unlisten(k);
 	TAILQ_REMOVE(&e->socks, k, entry);
+	b0_spec_cleanup(&k->sp);
 	free(k);
 }
 
@@ -531,18 +536,34 @@ static int
 register_one(
     struct session *s, const struct b0_msg_sock *in, struct b0_msg_sock *out)
 {
+	struct b0_errmsg em;
+	struct b0_spec sp;
+	int is_tcp, changed;
+
+	*out = *in;
+	b0_err_clear(&em);
+	if (check_spec(in->spec, &sp, &em) != 0) {
+		b0_strlcpy(out->error, em.text, sizeof(out->error));
+		return 0;
+	}
+	is_tcp = sp.type == B0_SOCK_TCP;
+	changed = register_sock(s, in, out, is_tcp, &sp);
+	b0_spec_cleanup(&sp);
+	return changed;
+}
+
+/* register_one() for a checked spec; takes what *sp holds if it keeps it. */
+static int
+register_sock(struct session *s, const struct b0_msg_sock *in,
+    struct b0_msg_sock *out, int is_tcp, struct b0_spec *sp)
+{
 	struct edge *e = s->e;
 	struct edge_resv nr, *rv;
 	struct b0_errmsg em;
 	struct esock *k;
-	int is_tcp, changed = 0;
+	int changed = 0;
 
-	*out = *in;
 	b0_err_clear(&em);
-	if (check_spec(in->spec, &is_tcp, &em) != 0) {
-		b0_strlcpy(out->error, em.text, sizeof(out->error));
-		return 0;
-	}
 	if ((size_t)snprintf(out->dns, sizeof(out->dns), "%s-%s.%s", in->name,
 		s->publisher, e->conf->domain) >= sizeof(out->dns) ||
 	    strlen(in->name) + 1 + strlen(s->publisher) > 63) {
@@ -604,8 +625,12 @@ register_one(
 		k->e = e;
 		b0_strlcpy(k->publisher, s->publisher, sizeof(k->publisher));
 		b0_strlcpy(k->name, in->name, sizeof(k->name));
+		TAILQ_INIT(&k->twait);
 		TAILQ_INSERT_TAIL(&e->socks, k, entry);
 	}
+	b0_spec_cleanup(&k->sp);
+	k->sp = *sp;
+	memset(sp, 0, sizeof(*sp)); /* transferred */
 	b0_strlcpy(k->spec, in->spec, sizeof(k->spec));
 	b0_strlcpy(k->dns, out->dns, sizeof(k->dns));
 	b0_strlcpy(k->instance, s->instance, sizeof(k->instance));
@@ -755,15 +780,21 @@ pconn_stream_end(
 	struct pconn *pc = cookie;
 	struct edge *e = pc->e;
 	uint64_t ms = st->end_ms - st->start_ms;
+	const char *who = tconn_stream_who(pc);
 
 	(void)c;
-	/* One line per visitor connection (bytes as seen by the visitor). */
+	/*
+	 * One line per visitor connection (bytes as seen by the visitor),
+	 * with the identity for tls sockets.
+	 */
 	b0_info(&e->log,
-	    "socket %s visitor %s: sent %llu received %llu "
+	    "socket %s visitor %s%s%s%s: sent %llu received %llu "
 	    "duration %llu.%03llus: %s",
-	    pc->stream_sock, pc->visitor, (unsigned long long)st->up,
+	    pc->stream_sock, pc->visitor, who ? " (" : "", who ? who : "",
+	    who ? ")" : "", (unsigned long long)st->up,
 	    (unsigned long long)st->down, (unsigned long long)(ms / 1000),
 	    (unsigned long long)(ms % 1000), st->clean ? "closed" : st->how);
+	tconn_stream_forget(pc);
 	pc->streaming = 0;
 	pc->opened = 0;
 	if (pc->s == NULL) {

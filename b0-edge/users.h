@@ -48,8 +48,9 @@ int users_set(struct users *u, const char *email, const char *password,
     struct b0_errmsg *em);
 int users_del(struct users *u, const char *email);
 int users_save(const struct users *u, const char *dir, struct b0_errmsg *em);
-/* users_get(u, i, emailp, createdp): the i-th account; B0_ERR_NOT_FOUND past the end. */
-int users_get(const struct users *u, size_t i, const char **emailp,
-    int64_t *createdp);
+/* users_get(u, i, emailp, createdp): the i-th account; B0_ERR_NOT_FOUND past
+ * the end. */
+int users_get(
+    const struct users *u, size_t i, const char **emailp, int64_t *createdp);
 
 #endif /* EDGE_USERS_H */

@@ -13,6 +13,7 @@
 #include "b0_net.h"
 #include "b0_str.h"
 #include "edge.h"
+#include "tconn.h"
 
 /* A visitor waits at most this long for a data channel. */
 #define WAIT_MS 10000
@@ -74,15 +75,24 @@ visitor_timeout(struct b0_loop *loop, void *cookie)
 	visitor_free(cookie, "no data channel from the publisher within 10 s");
 }
 
+/* Serve the waiting visitors, tcp (waitq) and tls (tconn.c), oldest first. */
 void
 visitor_serve_waiting(struct session *s)
 {
 	struct visitor *v;
+	struct tconn *t;
 	struct pconn *pc;
+	uint64_t tsince;
 
-	while ((v = TAILQ_FIRST(&s->waitq)) != NULL && !TAILQ_EMPTY(&s->idle)) {
-		if (session_take_idle(s, &pc) != 0)
+	while (!TAILQ_EMPTY(&s->idle)) {
+		v = TAILQ_FIRST(&s->waitq);
+		t = tconn_oldest(s, &tsince);
+		if ((v == NULL && t == NULL) || session_take_idle(s, &pc) != 0)
 			break;
+		if (t != NULL && (v == NULL || tsince < v->since)) {
+			tconn_serve(t, pc);
+			continue;
+		}
 		stream_start(pc, v->sock, v->fd, v->addr);
 		visitor_free(v, NULL);
 	}
@@ -98,6 +108,7 @@ visitor_drop_all(struct session *s, struct esock *only, const char *why)
 		if (only == NULL || v->sock == only)
 			visitor_free(v, why);
 	}
+	tconn_drop_waiting(s->e, s, only, why);
 }
 
 static void

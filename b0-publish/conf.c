@@ -105,10 +105,10 @@ pub_conf_add_socket(struct pub_conf *c, const char *name, const char *spec,
 		b0_err_prefix(em, "%s", where);
 		return B0_ERR_CONFIG;
 	}
-	if (sp.type != B0_SOCK_TCP) {
+	if (sp.type != B0_SOCK_TCP && sp.type != B0_SOCK_TLS) {
 		b0_err_set(em,
 		    "%s: socket %s: %s sockets are not supported by "
-		    "this b0-publish yet (tcp only)",
+		    "this b0-publish yet (tcp and tls only)",
 		    where, name, b0_spec_type_name(sp.type));
 		b0_spec_cleanup(&sp);
 		return B0_ERR_UNSUPPORTED;

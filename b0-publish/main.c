@@ -26,6 +26,7 @@ usage(FILE *f)
 	    "       b0-publish [-f FILE] ls [--json]\n"
 	    "       b0-publish [-f FILE] connect --port N [--host HOST] "
 	    "[--name NAME]\n"
+	    "                  [--type tcp|tls]\n"
 	    "                  [--edge HOST:PORT --token-file FILE "
 	    "[--edge-ca FILE]]\n"
 	    "\n"
@@ -41,6 +42,8 @@ usage(FILE *f)
 	    "    --port N       the local port\n"
 	    "    --host HOST    where it listens (default 127.0.0.1)\n"
 	    "    --name NAME    the socket's name (default p<port>)\n"
+	    "    --type TYPE    tcp (default: a public port, anyone) or tls\n"
+	    "                   (any signed-in person, through b0-proxy)\n"
 	    "    --edge, --token-file, --edge-ca\n"
 	    "                   instead of the configuration file\n"
 	    "  -h, --help       this help; --version: the version\n",
@@ -100,7 +103,7 @@ out:
 }
 
 struct connect_args {
-	const char *port, *host, *name, *edge, *token_file, *edge_ca;
+	const char *port, *host, *name, *edge, *token_file, *edge_ca, *type;
 };
 
 static int
@@ -119,6 +122,10 @@ cmd_connect(const char *path, int path_given, const struct connect_args *a)
 		return die_usage("connect: --port \"%s\" is not a port from 1 "
 				 "to 65535",
 		    a->port);
+	if (a->type != NULL && strcmp(a->type, "tcp") != 0 &&
+	    strcmp(a->type, "tls") != 0)
+		return die_usage(
+		    "connect: --type \"%s\" is not tcp or tls", a->type);
 	if (a->edge != NULL) {
 		if (a->token_file == NULL)
 			return die_usage("connect: --edge needs --token-file");
@@ -152,7 +159,8 @@ cmd_connect(const char *path, int path_given, const struct connect_args *a)
 	free(c->control_socket);
 	c->control_socket = NULL;
 	snprintf(name, sizeof(name), "p%u", (unsigned)port);
-	snprintf(spec, sizeof(spec), "tcp/%u", (unsigned)port);
+	snprintf(spec, sizeof(spec), "%s/%u", a->type ? a->type : "tcp",
+	    (unsigned)port);
 	snprintf(target, sizeof(target),
 	    a->host && strchr(a->host, ':') ? "[%s]:%u" : "%s:%u",
 	    a->host ? a->host : "127.0.0.1", (unsigned)port);
@@ -177,7 +185,8 @@ main(int argc, char **argv)
 		O_NAME,
 		O_EDGE,
 		O_TOKEN,
-		O_CA
+		O_CA,
+		O_TYPE
 	};
 	static const struct option opts[] = {
 	    {"help", no_argument, NULL, 'h'},
@@ -190,6 +199,7 @@ main(int argc, char **argv)
 	    {"edge", required_argument, NULL, O_EDGE},
 	    {"token-file", required_argument, NULL, O_TOKEN},
 	    {"edge-ca", required_argument, NULL, O_CA},
+	    {"type", required_argument, NULL, O_TYPE},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *path = PUB_CONF_DEFAULT;
@@ -239,6 +249,9 @@ main(int argc, char **argv)
 		case O_CA:
 			ca.edge_ca = optarg;
 			break;
+		case O_TYPE:
+			ca.type = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -257,9 +270,9 @@ main(int argc, char **argv)
 	if (argc == 1 && strcmp(argv[0], "connect") == 0)
 		return cmd_connect(path, path_given, &ca);
 	if (ca.port || ca.host || ca.name || ca.edge || ca.token_file ||
-	    ca.edge_ca)
-		return die_usage("--port, --host, --name, --edge, --token-file "
-				 "and --edge-ca go with connect");
+	    ca.edge_ca || ca.type)
+		return die_usage("--port, --host, --name, --type, --edge, "
+				 "--token-file and --edge-ca go with connect");
 	if (argc == 1 && strcmp(argv[0], "ls") != 0)
 		return die_usage("unknown command \"%s\"", argv[0]);
 	b0_err_clear(&em);

@@ -93,6 +93,16 @@ random_hex(char *out, size_t bytes)
 	b0_hex_encode(r, bytes, out, bytes * 2 + 1);
 }
 
+/* The stream's ticket goes with the stream (or its refusal). */
+static void
+drop_ticket(struct dchan *dc)
+{
+	b0_str_wipe_free(dc->ticket);
+	dc->ticket = NULL;
+	tickets_del(&dc->p->tickets, dc->tk);
+	dc->tk = NULL;
+}
+
 static void
 dchan_free(struct dchan *dc)
 {
@@ -109,6 +119,7 @@ dchan_free(struct dchan *dc)
 		close(dc->tfd);
 	}
 	b0_chan_free(dc->chan);
+	drop_ticket(dc);
 	free(dc);
 }
 
@@ -417,6 +428,21 @@ opened(struct dchan *dc, int fd)
 	int r;
 
 	b0_net_tune(fd, TARGET_KEEPALIVE_S);
+	if (dc->ticket != NULL) {
+		if ((r = tickets_put(
+			 &dc->p->tickets, fd, dc->ticket, &dc->tk)) != 0)
+			b0_warn(&dc->p->log,
+			    "socket %s visitor %s: cannot keep its connection "
+			    "ticket: %s",
+			    dc->socket, dc->visitor, b0_strerror(r));
+		else
+			b0_debug(&dc->p->log,
+			    "socket %s visitor %s: connection ticket kept "
+			    "for %s",
+			    dc->socket, dc->visitor, dc->tk->local);
+		b0_str_wipe_free(dc->ticket);
+		dc->ticket = NULL;
+	}
 	if ((r = b0_chan_send(dc->chan, B0_F_OPENED, NULL, 0)) != 0 ||
 	    (r = b0_chan_stream_start(dc->chan, fd)) != 0) {
 		close(fd);
@@ -432,6 +458,7 @@ refuse(struct dchan *dc, const char *target, int r)
 	snprintf(why, sizeof(why), "connect %s: %s", target, b0_strerror(r));
 	b0_warn(&dc->p->log, "socket %s visitor %s: %s", dc->socket,
 	    dc->visitor, why);
+	drop_ticket(dc);
 	b0_chan_stream_refuse(dc->chan, why);
 }
 
@@ -492,6 +519,11 @@ on_open(struct dchan *dc, const uint8_t *m, size_t len)
 		b0_error(&p->log, "edge: %s", em.text);
 		return r;
 	}
+	if (o.ticket[0] != '\0' && (dc->ticket = strdup(o.ticket)) == NULL) {
+		OPENSSL_cleanse(&o, sizeof(o));
+		return B0_ERR_ALLOC;
+	}
+	OPENSSL_cleanse(o.ticket, sizeof(o.ticket));
 	TAILQ_REMOVE(&p->idle, dc, entry);
 	p->nidle--;
 	dc->busy = 1;
@@ -565,6 +597,7 @@ data_stream_end(
 	    "%llu: %s",
 	    dc->socket, dc->visitor, (unsigned long long)st->down,
 	    (unsigned long long)st->up, st->clean ? "closed" : st->how);
+	drop_ticket(dc);
 	TAILQ_REMOVE(&p->busy, dc, entry);
 	p->nbusy--;
 	dc->busy = 0;
@@ -758,6 +791,7 @@ teardown(struct pub *p)
 	if (p->sigfd != -1)
 		close(p->sigfd);
 	b0_msg_socks_cleanup(&p->registered);
+	tickets_cleanup(&p->tickets);
 	b0_tls_ctx_free(p->tls);
 	free(p->cctx.scratch);
 	OPENSSL_cleanse(p->token, sizeof(p->token));
@@ -780,6 +814,7 @@ pub_run(struct pub_conf *conf, int connect_mode, int ready_fd)
 	TAILQ_INIT(&p.dials);
 	TAILQ_INIT(&p.idle);
 	TAILQ_INIT(&p.busy);
+	tickets_init(&p.tickets);
 	p.conf = conf;
 	p.sigfd = -1;
 	p.connect_mode = connect_mode;

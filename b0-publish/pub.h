@@ -39,6 +39,21 @@ struct dial {
 	TAILQ_ENTRY(dial) entry;
 };
 
+/* A connection ticket, kept while the stream's target connection lives. */
+struct ticket {
+	char local[B0_ADDR_SIZE]; /* our end of the target connection */
+	uint16_t port;		  /* its port: the key */
+	char *jwt;		  /* secret: wiped when dropped, never logged */
+	TAILQ_ENTRY(ticket) entry;
+};
+
+TAILQ_HEAD(ticket_q, ticket);
+
+struct tickets {
+	struct ticket_q q; /* oldest first */
+	size_t n;
+};
+
 /* A data channel. */
 struct dchan {
 	struct pub *p;
@@ -49,6 +64,8 @@ struct dchan {
 	struct b0_timer timer;
 	char socket[B0_NAME_SIZE];
 	char visitor[B0_ADDR_SIZE];
+	char *ticket;	   /* from OPEN, until the target is connected */
+	struct ticket *tk; /* then in p->tickets, until the stream ends */
 	TAILQ_ENTRY(dchan) entry;
 };
 
@@ -93,6 +110,7 @@ struct pub {
 
 	struct dchan_q idle, busy;
 	unsigned nidle, nbusy;
+	struct tickets tickets;
 
 	struct b0_ctl *ctlsock;
 	int sigfd;
@@ -110,6 +128,22 @@ void dial_free(struct dial *d);
 
 /* pub.c */
 int pub_run(struct pub_conf *conf, int connect_mode, int ready_fd);
+
+/*
+ * tickets.c: the connection tickets of running streams.
+ * tickets_put(ts, fd, jwt, tkp): keep a copy of jwt against the local
+ * address and port of the connected socket fd; *tkp is the entry (owned by
+ * ts; drop it with tickets_del()).  Returns 0, B0_ERR_SYS(errno),
+ * B0_ERR_UNSUPPORTED (not IPv4 or IPv6) or B0_ERR_ALLOC.
+ * tickets_get(ts, port): the ticket of the connection from local port
+ * port, borrowed until its entry is dropped, or NULL.
+ */
+void tickets_init(struct tickets *ts);
+int tickets_put(
+    struct tickets *ts, int fd, const char *jwt, struct ticket **tkp);
+const char *tickets_get(const struct tickets *ts, uint16_t port);
+void tickets_del(struct tickets *ts, struct ticket *tk);
+void tickets_cleanup(struct tickets *ts);
 
 /* ls.c: the control socket and the table of published sockets. */
 int pub_ctl_handler(

@@ -12,6 +12,14 @@
  * Backpressure: while out holds bytes (TLS socket full) the plain socket is
  * not read; while in holds bytes (plain socket full) the TLS socket is not
  * read.  TCP does the rest.
+ *
+ * A stream's own socket may be a TLS connection too (a visitor of a tls
+ * socket at the edge, b0_chan_stream_start_tls()).  It has its own event
+ * callback and reader, and deliver_data() and the FIN branch to it, so the
+ * plain path pays one pointer test per call and nothing per byte.  Its
+ * close_notify is the stream's FIN, the peer's FIN becomes our
+ * close_notify (we go on reading: TLS 1.3 half-close), and a TCP close
+ * without close_notify is a reset.
  */
 #include <sys/socket.h>
 
@@ -42,6 +50,8 @@
 #define TURN_BUDGET (1 * B0_CHAN_CHUNK)
 /* A reset stream waits this long for the peer's end before we give up. */
 #define RESET_WAIT_MS 30000
+/* Most bytes a TLS stream takes at its start (head out, early bytes in). */
+#define FIRST_MAX (64 * 1024)
 
 enum stream_state {
 	S_NONE = 0, /* idle */
@@ -87,10 +97,22 @@ struct b0_chan {
 	int wait_sfd;	/* inbound paused until sfd is writable */
 	int sfd_parked; /* hung up while we could not read it: unwatched */
 	struct b0_chan_stream_stats st;
+
+	/* A stream socket that is a TLS connection (sssl != NULL). */
+	SSL *sssl;
+	struct b0_buf sout;    /* the head, written before any DATA */
+	int s_rd_want;	       /* B0_TLS_WANT_* of the last blocked read */
+	int s_wr_want;	       /* ... of the last blocked write or shutdown */
+	int s_shut;	       /* close_notify: 0 not yet, 1 to send, 2 sent */
+	struct b0_timer skick; /* read what OpenSSL holds; write the head */
 };
 
 static void pump_in(struct b0_chan *c);
 static void flush_out(struct b0_chan *c);
+static void vis_readable(struct b0_chan *c);
+static size_t vis_deliver(struct b0_chan *c, const uint8_t *p, size_t len);
+static void vis_shutdown(struct b0_chan *c);
+static void vis_kick_fn(struct b0_loop *loop, void *cookie);
 static void update_events(struct b0_chan *c);
 static void chan_fail(struct b0_chan *c, int r, const char *why);
 
@@ -99,6 +121,9 @@ really_free(struct b0_chan *c)
 {
 	b0_timer_cancel(c->loop, &c->kick);
 	b0_timer_cancel(c->loop, &c->reset_timer);
+	b0_timer_cancel(c->loop, &c->skick);
+	SSL_free(c->sssl);
+	b0_buf_cleanup(&c->sout);
 	if (c->sfd != -1) {
 		b0_loop_del(c->loop, c->sfd);
 		b0_net_abort(c->sfd);
@@ -161,6 +186,14 @@ stream_close_sfd(struct b0_chan *c, int abort)
 	if (c->sfd == -1)
 		return;
 	b0_loop_del(c->loop, c->sfd);
+	if (c->sssl != NULL) {
+		/* After a clean end both close_notify alerts were sent. */
+		SSL_free(c->sssl);
+		c->sssl = NULL;
+		b0_buf_cleanup(&c->sout);
+		b0_timer_cancel(c->loop, &c->skick);
+		c->s_rd_want = c->s_wr_want = c->s_shut = 0;
+	}
 	if (abort)
 		b0_net_abort(c->sfd);
 	else
@@ -179,6 +212,8 @@ maybe_stream_done(struct b0_chan *c)
 
 	if (c->s != S_RUN || !c->up_ended || !c->down_ended)
 		return;
+	if (c->sssl != NULL && c->s_shut == 1)
+		return; /* our close_notify is not out yet */
 	stream_close_sfd(c, !c->st.clean);
 	b0_timer_cancel(c->loop, &c->reset_timer);
 	st = c->st;
@@ -421,6 +456,8 @@ deliver_data(struct b0_chan *c, const uint8_t *p, size_t len)
 
 	if (c->discard || c->sfd == -1)
 		return len;
+	if (c->sssl != NULL)
+		return vis_deliver(c, p, len);
 	while (done < len) {
 		n = write(c->sfd, p + done, len - done);
 		if (n > 0) {
@@ -476,7 +513,10 @@ frame_done(struct b0_chan *c)
 	switch (c->type) {
 	case B0_F_FIN:
 		c->down_ended = 1;
-		if (c->sfd != -1 && !c->discard)
+		if (c->sfd != -1 && !c->discard && c->sssl != NULL) {
+			c->s_shut = 1;
+			vis_shutdown(c);
+		} else if (c->sfd != -1 && !c->discard)
 			(void)shutdown(c->sfd, SHUT_WR);
 		maybe_stream_done(c);
 		break;
@@ -667,10 +707,20 @@ update_events(struct b0_chan *c)
 		c->events = ev;
 	if (c->sfd == -1 || c->sfd_parked)
 		return;
-	if (c->s == S_RUN && !c->up_ended && b0_buf_len(&c->out) == 0)
-		sev |= B0_LOOP_READ;
-	if (c->wait_sfd)
-		sev |= B0_LOOP_WRITE;
+	if (c->sssl != NULL) {
+		/* Either way round: a TLS read may wait to write and back. */
+		if (c->s == S_RUN && !c->up_ended && b0_buf_len(&c->out) == 0)
+			sev |= c->s_rd_want == B0_TLS_WANT_WRITE ? B0_LOOP_WRITE
+								 : B0_LOOP_READ;
+		if (c->wait_sfd || c->s_shut == 1)
+			sev |= c->s_wr_want == B0_TLS_WANT_READ ? B0_LOOP_READ
+								: B0_LOOP_WRITE;
+	} else {
+		if (c->s == S_RUN && !c->up_ended && b0_buf_len(&c->out) == 0)
+			sev |= B0_LOOP_READ;
+		if (c->wait_sfd)
+			sev |= B0_LOOP_WRITE;
+	}
 	if (sev != c->sevents && b0_loop_mod(c->loop, c->sfd, sev) == 0)
 		c->sevents = sev;
 }
@@ -702,7 +752,9 @@ on_tls(struct b0_loop *loop, int fd, unsigned events, void *cookie)
 	}
 	if ((events & B0_LOOP_WRITE) || c->wr_wants_read) {
 		flush_out(c);
-		if (!c->closed)
+		if (!c->closed && c->sssl != NULL)
+			vis_readable(c);
+		else if (!c->closed)
 			plain_readable(c);
 	}
 	if (!c->closed &&
@@ -747,6 +799,204 @@ on_plain(struct b0_loop *loop, int fd, unsigned events, void *cookie)
 	leave(c);
 }
 
+/*
+ * The TLS stream socket ("visitor").  Its reads and writes map
+ * SSL_ERROR_WANT_READ/WRITE onto loop events (s_rd_want, s_wr_want), and
+ * what OpenSSL holds decrypted, which epoll cannot see, is read by timer.
+ */
+
+/* The TLS side failed: reset the stream with a reason naming it. */
+static void
+vis_failed(struct b0_chan *c, const char *op, int r, struct b0_errmsg *em)
+{
+	char how[B0_TEXT_SIZE];
+
+	if (r == B0_ERR_PROTOCOL)
+		snprintf(how, sizeof(how),
+		    "visitor closed without close_notify (truncated)");
+	else
+		snprintf(
+		    how, sizeof(how), "visitor %s: %s", op, b0_err_text(em, r));
+	stream_reset_local(c, how, how);
+}
+
+/* Write the head (sout).  Returns 1 when it is all out, else 0. */
+static int
+vis_flush_head(struct b0_chan *c)
+{
+	struct b0_errmsg em;
+	int n, want;
+
+	while (c->sssl != NULL && b0_buf_len(&c->sout) > 0) {
+		n = b0_tls_write(c->sssl, b0_buf_ptr(&c->sout),
+		    b0_buf_len(&c->sout), &want, &em);
+		if (n > 0) {
+			b0_buf_consume(&c->sout, (size_t)n);
+			continue;
+		}
+		if (n == B0_ERR_AGAIN) {
+			c->s_wr_want = want;
+			return 0;
+		}
+		vis_failed(c, "write", n, &em);
+		return 0;
+	}
+	b0_buf_cleanup(&c->sout);
+	return c->sssl != NULL;
+}
+
+static size_t
+vis_deliver(struct b0_chan *c, const uint8_t *p, size_t len)
+{
+	struct b0_errmsg em;
+	size_t done = 0;
+	int n, want;
+
+	while (done < len) {
+		n = b0_tls_write(c->sssl, p + done, len - done, &want, &em);
+		if (n > 0) {
+			done += (size_t)n;
+			c->st.down += (uint64_t)n;
+			continue;
+		}
+		if (n == B0_ERR_AGAIN) {
+			/* The same bytes are offered again (they stay in). */
+			c->s_wr_want = want;
+			c->rd_paused = 1;
+			c->wait_sfd = 1;
+			update_events(c);
+			return done;
+		}
+		vis_failed(c, "write", n, &em);
+		return len;
+	}
+	return done;
+}
+
+/* The peer's FIN: send our close_notify, and go on reading. */
+static void
+vis_shutdown(struct b0_chan *c)
+{
+	struct b0_errmsg em;
+	int r, want;
+
+	if (c->sssl == NULL || c->s_shut != 1)
+		return;
+	r = b0_tls_shutdown(c->sssl, &want, &em);
+	if (r == B0_ERR_AGAIN) {
+		c->s_wr_want = want;
+		update_events(c);
+		return;
+	}
+	if (r != 0) {
+		vis_failed(c, "close_notify", r, &em);
+		return;
+	}
+	c->s_shut = 2;
+	update_events(c);
+	maybe_stream_done(c);
+}
+
+/* Read the TLS side and send DATA frames until it or the channel blocks. */
+static void
+vis_readable(struct b0_chan *c)
+{
+	uint8_t *buf = c->ctx->scratch;
+	size_t budget = TURN_BUDGET;
+	struct b0_errmsg em;
+	int n, want;
+
+	while (c->s == S_RUN && c->sssl != NULL && !c->up_ended &&
+	       b0_buf_len(&c->out) == 0 && !c->closed &&
+	       (budget > 0 || c->sfd_parked)) {
+		n = b0_tls_read(
+		    c->sssl, buf + B0_FRAME_HDR, B0_CHAN_CHUNK, &want, &em);
+		if (n > 0) {
+			c->s_rd_want = B0_TLS_WANT_NONE;
+			b0_proto_put_hdr(buf, B0_F_DATA, (uint32_t)n);
+			c->st.up += (uint64_t)n;
+			budget -= (size_t)n < budget ? (size_t)n : budget;
+			send_bytes(c, buf, (size_t)n + B0_FRAME_HDR);
+			continue;
+		}
+		if (n == B0_ERR_AGAIN) {
+			c->s_rd_want = want;
+			break;
+		}
+		if (n == B0_ERR_EOF) {
+			/* close_notify: the visitor's half-close. */
+			c->up_ended = 1;
+			b0_proto_frame(&c->out, B0_F_FIN, NULL, 0);
+			flush_out(c);
+			maybe_stream_done(c);
+			break;
+		}
+		vis_failed(c, "read", n, &em);
+		break;
+	}
+	/* Yielded with bytes inside OpenSSL: epoll would not say so. */
+	if (budget == 0 && c->sssl != NULL && !c->closed && !c->up_ended &&
+	    b0_buf_len(&c->out) == 0)
+		b0_loop_defer(c->loop, &c->skick, vis_kick_fn, c);
+	update_events(c);
+}
+
+/* A blocked write (head, DATA, close_notify) may go on. */
+static void
+vis_write_pending(struct b0_chan *c)
+{
+	if (b0_buf_len(&c->sout) > 0 && !vis_flush_head(c))
+		return;
+	if (c->sssl != NULL && c->s_shut == 1)
+		vis_shutdown(c);
+	if (c->sssl != NULL && c->wait_sfd && !c->closed) {
+		c->wait_sfd = 0;
+		c->rd_paused = 0;
+		c->s_wr_want = B0_TLS_WANT_NONE;
+		pump_in(c);
+	}
+}
+
+static void
+vis_kick_fn(struct b0_loop *loop, void *cookie)
+{
+	struct b0_chan *c = cookie;
+
+	(void)loop;
+	enter(c);
+	if (c->sssl != NULL)
+		vis_write_pending(c);
+	if (!c->closed && c->sssl != NULL)
+		vis_readable(c);
+	leave(c);
+}
+
+static void
+on_vis(struct b0_loop *loop, int fd, unsigned events, void *cookie)
+{
+	struct b0_chan *c = cookie;
+
+	(void)loop;
+	enter(c);
+	if ((c->wait_sfd || c->s_shut == 1) && c->sssl != NULL)
+		vis_write_pending(c);
+	if (!c->closed && c->sssl != NULL)
+		vis_readable(c);
+	if (!c->closed && (events & B0_LOOP_HUP) && c->sfd == fd) {
+		/* As on_plain: park while we cannot read; else a reset. */
+		if (!c->up_ended && b0_buf_len(&c->out) > 0) {
+			b0_loop_del(c->loop, fd);
+			c->sfd_parked = 1;
+			c->sevents = 0;
+		} else if (c->up_ended)
+			stream_reset_local(
+			    c, "connection reset", "connection reset");
+	}
+	if (!c->closed)
+		update_events(c);
+	leave(c);
+}
+
 int
 b0_chan_new(struct b0_loop *loop, struct b0_chan_ctx *ctx, int fd, SSL *ssl,
     const struct b0_chan_ops *ops, void *cookie, struct b0_chan **cp)
@@ -768,6 +1018,7 @@ b0_chan_new(struct b0_loop *loop, struct b0_chan_ctx *ctx, int fd, SSL *ssl,
 	b0_buf_init(&c->msg, MSG_MAX);
 	b0_buf_init(&c->in, OUT_MAX);
 	b0_buf_init(&c->out, OUT_MAX);
+	b0_buf_init(&c->sout, FIRST_MAX);
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 			      SSL_MODE_RELEASE_BUFFERS);
@@ -804,6 +1055,64 @@ b0_chan_stream_start(struct b0_chan *c, int fd)
 	c->st.clean = 1;
 	c->st.start_ms = b0_loop_now(c->loop);
 	resume_in(c);
+	return 0;
+}
+
+int
+b0_chan_stream_start_tls(struct b0_chan *c, int fd, SSL *ssl,
+    const void *first_out, size_t first_len, const void *first_in,
+    size_t in_len)
+{
+	const uint8_t *p = first_in;
+	size_t off, n;
+	int r;
+
+	if (c->s == S_RUN)
+		return B0_ERR_EXISTS;
+	if (c->closed)
+		return B0_ERR_EOF;
+	if (first_len > FIRST_MAX || in_len > FIRST_MAX)
+		return B0_ERR_TOO_BIG;
+	b0_buf_init(&c->sout, FIRST_MAX);
+	if ((first_len > 0 && b0_buf_put(&c->sout, first_out, first_len) != 0))
+		return B0_ERR_ALLOC;
+	for (off = 0; off < in_len; off += n) {
+		n = in_len - off < B0_CHAN_CHUNK ? in_len - off : B0_CHAN_CHUNK;
+		if (b0_proto_frame(&c->out, B0_F_DATA, p + off, n) != 0) {
+			b0_buf_cleanup(&c->sout);
+			return B0_ERR_ALLOC;
+		}
+	}
+	if ((r = b0_loop_add(c->loop, fd, B0_LOOP_READ, on_vis, c)) != 0) {
+		b0_buf_cleanup(&c->sout);
+		return r;
+	}
+	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			      SSL_MODE_RELEASE_BUFFERS);
+	c->sfd = fd;
+	c->sssl = ssl;
+	c->sevents = B0_LOOP_READ;
+	c->s_rd_want = c->s_wr_want = B0_TLS_WANT_NONE;
+	c->s_shut = 0;
+	c->s = S_RUN;
+	c->up_ended = c->down_ended = 0;
+	c->discard = 0;
+	memset(&c->st, 0, sizeof(c->st));
+	c->st.clean = 1;
+	c->st.up = in_len;
+	c->st.start_ms = b0_loop_now(c->loop);
+	if (first_len > 0) {
+		/* Nothing from the peer goes out before the head. */
+		c->rd_paused = 1;
+		c->wait_sfd = 1;
+	} else
+		resume_in(c);
+	/*
+	 * The head, and what OpenSSL already holds, go from the loop: no
+	 * callback runs inside this call.  The caller flushes first_in.
+	 */
+	b0_loop_defer(c->loop, &c->skick, vis_kick_fn, c);
 	return 0;
 }
 

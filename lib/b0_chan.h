@@ -106,6 +106,27 @@ int b0_chan_send(struct b0_chan *c, uint8_t type, const void *p, size_t len);
 int b0_chan_stream_start(struct b0_chan *c, int fd);
 
 /*
+ * b0_chan_stream_start_tls(c, fd, ssl, first_out, first_len, first_in,
+ *     in_len):
+ * As b0_chan_stream_start() for a stream whose socket is a TLS connection
+ * (fd connected and non-blocking, ssl's handshake done; c owns both from
+ * now on, and closes them when the stream ends).  first_out[0, first_len)
+ * is written to ssl before any of the peer's bytes (an HTTP response head;
+ * first_len may be 0); first_in[0, in_len) are bytes already read from
+ * ssl, sent to the peer first (queued: call b0_chan_flush()).  Both are
+ * copied, at most 64 KiB each.  The visitor's close_notify is the stream's
+ * FIN towards the peer, the peer's FIN becomes close_notify towards the
+ * visitor (which may go on sending: TLS 1.3 half-close), and a TCP close
+ * without close_notify resets the stream.  No callback runs during the
+ * call.  Returns 0, B0_ERR_EXISTS (a stream runs), B0_ERR_EOF (c is
+ * closed), B0_ERR_TOO_BIG or B0_ERR_ALLOC; on error fd and ssl stay the
+ * caller's.
+ */
+int b0_chan_stream_start_tls(struct b0_chan *c, int fd, SSL *ssl,
+    const void *first_out, size_t first_len, const void *first_in,
+    size_t in_len);
+
+/*
  * b0_chan_stream_refuse(c, reason):
  * Answer an opened stream that has no socket (the target refused): send
  * RST with reason and discard the peer's DATA until its FIN or RST, then

@@ -726,6 +726,8 @@ b0_http_reason(int status)
 	    {413, "Content Too Large"},
 	    {414, "URI Too Long"},
 	    {415, "Unsupported Media Type"},
+	    {417, "Expectation Failed"},
+	    {421, "Misdirected Request"},
 	    {429, "Too Many Requests"},
 	    {431, "Request Header Fields Too Large"},
 	    {500, "Internal Server Error"},

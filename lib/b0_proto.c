@@ -1,6 +1,8 @@
 /*
  * b0_proto: the publisher protocol's frames and messages.
  */
+#include <openssl/crypto.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +193,28 @@ ok_addr(const char *s)
 			return 0;
 	}
 	return i > 0;
+}
+
+int
+b0_proto_jws_valid(const char *s)
+{
+	size_t i, seg = 0, dots = 0;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] == '.') {
+			if (seg == 0 || ++dots > 2)
+				return 0;
+			seg = 0;
+			continue;
+		}
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+			(s[i] >= 'A' && s[i] <= 'Z') ||
+			(s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+			s[i] == '_'))
+			return 0;
+		seg++;
+	}
+	return dots == 2 && seg > 0;
 }
 
 /* Any text a person reads: no control characters (b0_json gives UTF-8). */
@@ -681,9 +705,20 @@ b0_msg_open_decode(
 	    (r = dec_str(&d, 0, "", "visitor", 1, m->visitor,
 		 sizeof(m->visitor), ok_addr)) != 0 ||
 	    (r = dec_str(&d, 0, "", "id", 1, m->id, sizeof(m->id), ok_hexid)) !=
-		0)
+		0 ||
+	    (r = dec_str(&d, 0, "", "ticket", 0, m->ticket, sizeof(m->ticket),
+		 NULL)) != 0)
 		goto out;
+	/* Checked here: the message must not quote a credential. */
+	if (m->ticket[0] != '\0' && !b0_proto_jws_valid(m->ticket)) {
+		b0_err_set(em,
+		    "OPEN: ticket is not a compact JWS (three base64url "
+		    "segments)");
+		r = B0_ERR_PROTOCOL;
+	}
 out:
+	if (r != 0)
+		OPENSSL_cleanse(m, sizeof(*m));
 	dec_close(&d);
 	return r;
 }
@@ -695,6 +730,7 @@ b0_msg_open_frame(struct b0_buf *out, const struct b0_msg_open *m)
 	struct b0_jsonw w;
 
 	b0_buf_init(&json, 16 * 1024);
+	b0_buf_set_secret(&json); /* the ticket */
 	b0_jsonw_init(&w, &json);
 	b0_jsonw_obj_begin(&w);
 	b0_jsonw_key(&w, "socket");
@@ -703,6 +739,10 @@ b0_msg_open_frame(struct b0_buf *out, const struct b0_msg_open *m)
 	b0_jsonw_str(&w, m->visitor);
 	b0_jsonw_key(&w, "id");
 	b0_jsonw_str(&w, m->id);
+	if (m->ticket[0] != '\0') { /* optional: absent, never empty */
+		b0_jsonw_key(&w, "ticket");
+		b0_jsonw_str(&w, m->ticket);
+	}
 	b0_jsonw_obj_end(&w);
 	return enc_finish(out, B0_F_OPEN, &w, &json);
 }

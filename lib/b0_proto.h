@@ -39,15 +39,16 @@ enum b0_frame_type {
 };
 
 /* Field sizes, including the terminating NUL. */
-#define B0_NAME_SIZE 33	   /* socket and publisher names */
-#define B0_DNS_SIZE 254	   /* a DNS name */
-#define B0_TOKEN_SIZE 256  /* publisher token */
-#define B0_HEXID_SIZE 33   /* 128-bit ids in hex */
-#define B0_KEY_SIZE 44	   /* 256-bit keys in base64url */
-#define B0_SPEC_SIZE 1024  /* a publish spec */
-#define B0_TEXT_SIZE 256   /* messages and reasons */
-#define B0_ADDR_SIZE 80	   /* "[v6]:port" */
-#define B0_MAX_SOCKETS 256 /* per REGISTER */
+#define B0_NAME_SIZE 33	    /* socket and publisher names */
+#define B0_DNS_SIZE 254	    /* a DNS name */
+#define B0_TOKEN_SIZE 256   /* publisher token */
+#define B0_HEXID_SIZE 33    /* 128-bit ids in hex */
+#define B0_KEY_SIZE 44	    /* 256-bit keys in base64url */
+#define B0_SPEC_SIZE 1024   /* a publish spec */
+#define B0_TEXT_SIZE 256    /* messages and reasons */
+#define B0_ADDR_SIZE 80	    /* "[v6]:port" */
+#define B0_MAX_SOCKETS 256  /* per REGISTER */
+#define B0_TICKET_SIZE 4097 /* a connection ticket (compact JWS) */
 
 /*
  * b0_proto_check_hdr(hdr, typep, lenp, em):
@@ -120,10 +121,19 @@ struct b0_msg_attach {
 	char key[B0_KEY_SIZE];
 };
 
+/*
+ * OPEN.  ticket is optional ("" when absent: tcp sockets): the edge's
+ * connection ticket for an identity-aware stream, a compact JWS (three
+ * base64url segments) of at most 4096 bytes, checked for shape only here
+ * (its signature is the PAM module's business).  It is a credential for
+ * as long as it lives: never log it; wipe the struct (OPENSSL_cleanse)
+ * when done.
+ */
 struct b0_msg_open {
 	char socket[B0_NAME_SIZE];
 	char visitor[B0_ADDR_SIZE];
 	char id[B0_HEXID_SIZE];
+	char ticket[B0_TICKET_SIZE];
 };
 
 /*
@@ -169,6 +179,13 @@ int b0_msg_attach_frame(struct b0_buf *out, const struct b0_msg_attach *m);
 int b0_msg_open_decode(
     const void *p, size_t len, struct b0_msg_open *m, struct b0_errmsg *em);
 int b0_msg_open_frame(struct b0_buf *out, const struct b0_msg_open *m);
+
+/*
+ * b0_proto_jws_valid(s):
+ * 1 if s has the shape of a compact JWS: three non-empty base64url
+ * segments (no padding) separated by '.'.
+ */
+int b0_proto_jws_valid(const char *s);
 
 /* RST: an optional reason (empty payload allowed). */
 int b0_msg_rst_decode(

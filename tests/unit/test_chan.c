@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -497,6 +498,302 @@ test_truncation(void)
 	(void)a;
 }
 
+/*
+ * tls streams: the edge side's stream socket is a TLS connection (a
+ * visitor of a tls socket); the test plays the visitor with its own SSL.
+ */
+#define HEAD "HTTP/1.1 200 Connection established\r\n\r\n"
+
+struct vis {
+	SSL *ssl;
+	int fd;
+};
+
+/* Open a stream whose edge-side socket is the server end of a TLS pair. */
+static int
+open_tls_stream(
+    struct side *a, struct side *b, struct vis *v, const char *early)
+{
+	SSL *ss;
+	int sfd, opens = b->opens, r;
+	static const char open[] =
+	    "{\"socket\":\"s\",\"visitor\":\"1.2.3.4:5\","
+	    "\"id\":\"0123456789abcdef0123456789abcdef\"}";
+
+	if (tls_pair(&v->ssl, &ss, &v->fd, &sfd) != 0)
+		return -1;
+	SSL_set_mode(v->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
+	b0_chan_send(a->c, B0_F_OPEN, open, sizeof(open) - 1);
+	r = b0_chan_stream_start_tls(a->c, sfd, ss, HEAD, strlen(HEAD), early,
+	    early ? strlen(early) : 0);
+	b0_chan_flush(a->c);
+	RUN_UNTIL(b->opens > opens);
+	return r;
+}
+
+/*
+ * Read from the visitor's SSL, running the loop: > 0 bytes, 0 for
+ * close_notify, -1 for another end (errno ECONNRESET for a truncation).
+ */
+static int
+vis_read(struct vis *v, char *buf, int size)
+{
+	int n = -1, e = 0;
+
+	RUN_UNTIL((n = SSL_read(v->ssl, buf, size)) > 0 ||
+		  (e = SSL_get_error(v->ssl, n)) != SSL_ERROR_WANT_READ);
+	if (n > 0)
+		return n;
+	ERR_clear_error();
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	errno = ECONNRESET;
+	return -1;
+}
+
+/* Read exactly len bytes from the visitor's SSL. */
+static int
+vis_read_all(struct vis *v, char *buf, int len)
+{
+	int got = 0, n;
+
+	while (got < len) {
+		if ((n = vis_read(v, buf + got, len - got)) <= 0)
+			return got;
+		got += n;
+	}
+	return got;
+}
+
+static void
+vis_write(struct vis *v, const char *s)
+{
+	int n;
+
+	RUN_UNTIL((n = SSL_write(v->ssl, s, (int)strlen(s))) > 0 ||
+		  SSL_get_error(v->ssl, n) != SSL_ERROR_WANT_WRITE);
+}
+
+static void
+vis_close_notify(struct vis *v)
+{
+	int n;
+
+	RUN_UNTIL((n = SSL_shutdown(v->ssl)) >= 0 ||
+		  SSL_get_error(v->ssl, n) != SSL_ERROR_WANT_WRITE);
+}
+
+static void
+vis_free(struct vis *v)
+{
+	SSL_free(v->ssl);
+	close(v->fd);
+}
+
+static void
+test_tls_data_and_half_close(void)
+{
+	struct side a = {.name = "edge"}, b = {.name = "publisher"};
+	struct vis v;
+	char buf[128];
+	ssize_t n;
+
+	pair(&a, &b);
+	/* Bytes both ways; the head first; early bytes first upstream. */
+	ok(open_tls_stream(&a, &b, &v, "early;") == 0,
+	    "tls: stream starts on a TLS socket");
+	n = vis_read_all(&v, buf, (int)strlen(HEAD));
+	ok(n == (ssize_t)strlen(HEAD) && memcmp(buf, HEAD, n) == 0,
+	    "tls: the visitor gets the head first");
+	vis_write(&v, "hello");
+	n = 0;
+	while (n < 11) {
+		ssize_t k = read_some(b.plain_test, buf + n, sizeof(buf) - n);
+
+		if (k <= 0)
+			break;
+		n += k;
+	}
+	ok(n == 11 && memcmp(buf, "early;hello", 11) == 0,
+	    "tls: early bytes, then the visitor's, reach the target");
+	write(b.plain_test, "answer", 6);
+	n = vis_read_all(&v, buf, 6);
+	ok(n == 6 && memcmp(buf, "answer", 6) == 0,
+	    "tls: the target's bytes reach the visitor");
+
+	/* The visitor's close_notify is its half-close... */
+	vis_close_notify(&v);
+	n = read_some(b.plain_test, buf, sizeof(buf));
+	is_int(n, 0, "tls: visitor's close_notify arrives as EOF");
+	is_int(a.ended + b.ended, 0, "tls: stream still open one way");
+	/* ...and it still gets the answer. */
+	write(b.plain_test, "after", 5);
+	n = vis_read_all(&v, buf, 5);
+	ok(n == 5 && memcmp(buf, "after", 5) == 0,
+	    "tls: half-closed visitor still receives");
+	close(b.plain_test);
+	n = vis_read(&v, buf, sizeof(buf));
+	is_int(n, 0, "tls: the target's FIN is close_notify to the visitor");
+	RUN_UNTIL(a.ended == 1 && b.ended == 1);
+	ok(a.ended == 1 && b.ended == 1 && a.st.clean && b.st.clean,
+	    "tls: stream ended cleanly both sides");
+	is_int(a.st.up, 11, "tls: edge counted 11 up (early bytes too)");
+	is_int(a.st.down, 11, "tls: edge counted 11 down");
+	vis_free(&v);
+
+	/* The other way round: the target half-closes first. */
+	ok(open_tls_stream(&a, &b, &v, NULL) == 0, "tls: second stream");
+	n = vis_read_all(&v, buf, (int)strlen(HEAD));
+	write(b.plain_test, "bye", 3);
+	shutdown(b.plain_test, SHUT_WR);
+	n = vis_read_all(&v, buf, 3);
+	ok(n == 3 && memcmp(buf, "bye", 3) == 0, "tls: data before the FIN");
+	n = vis_read(&v, buf, sizeof(buf));
+	is_int(n, 0, "tls: target's FIN arrives as close_notify");
+	is_int(a.ended + b.ended, 2, "tls: stream still open the other way");
+	vis_write(&v, "late");
+	n = read_some(b.plain_test, buf, sizeof(buf));
+	ok(n == 4 && memcmp(buf, "late", 4) == 0,
+	    "tls: the visitor still sends after our close_notify");
+	vis_close_notify(&v);
+	n = read_some(b.plain_test, buf, sizeof(buf));
+	is_int(n, 0, "tls: then its close_notify is EOF at the target");
+	RUN_UNTIL(a.ended == 2 && b.ended == 2);
+	ok(a.ended == 2 && a.st.clean && b.st.clean,
+	    "tls: second stream ended cleanly");
+	{
+		char c;
+
+		RUN_UNTIL(read(v.fd, &c, 1) == 0);
+		ok(read(v.fd, &c, 1) == 0, "tls: then the TCP close follows");
+	}
+	close(b.plain_test);
+	vis_free(&v);
+	ok(!b0_chan_stream_active(a.c) && a.closed + b.closed == 0,
+	    "tls: channel idle again");
+	b0_chan_free(a.c);
+	b0_chan_free(b.c);
+}
+
+static void
+test_tls_truncation_and_reset(void)
+{
+	struct side a = {.name = "edge"}, b = {.name = "publisher"};
+	struct linger lg = {1, 0};
+	struct vis v;
+	char buf[64];
+	ssize_t n;
+
+	pair(&a, &b);
+	/* A TCP close without close_notify is a reset, not an end. */
+	open_tls_stream(&a, &b, &v, NULL);
+	vis_read_all(&v, buf, (int)strlen(HEAD));
+	vis_write(&v, "x");
+	read_some(b.plain_test, buf, sizeof(buf));
+	close(v.fd);
+	v.fd = -1;
+	RUN_UNTIL(a.ended == 1 && b.ended == 1);
+	ok(a.ended == 1 && b.ended == 1, "tls: truncation ends the stream");
+	ok(!a.st.clean, "tls: not cleanly");
+	has_str(a.st.how, "without close_notify", "tls: the log says why");
+	errno = 0;
+	n = read_some(b.plain_test, buf, sizeof(buf));
+	ok(n == -1 && errno == ECONNRESET,
+	    "tls: the target sees a reset, never a clean EOF");
+	close(b.plain_test);
+	SSL_free(v.ssl);
+
+	/* The target resets: the visitor gets no close_notify. */
+	open_tls_stream(&a, &b, &v, NULL);
+	vis_read_all(&v, buf, (int)strlen(HEAD));
+	setsockopt(b.plain_test, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(b.plain_test);
+	RUN_UNTIL(a.ended == 2 && b.ended == 2);
+	n = vis_read(&v, buf, sizeof(buf));
+	ok(n == -1, "tls: a reset reaches the visitor as a truncation");
+	is_int(a.closed + b.closed, 0, "tls: channel survives");
+	vis_free(&v);
+	b0_chan_free(a.c);
+	b0_chan_free(b.c);
+}
+
+static void
+test_tls_bulk(void)
+{
+	struct side a = {.name = "edge"}, b = {.name = "publisher"};
+	size_t total = 8u << 20, sent = 0, got = 0, i;
+	unsigned char *src = malloc(total), *dst = malloc(total);
+	char head[64];
+	struct vis v;
+	int turns = 0, n, vdone = 0;
+
+	for (i = 0; i < total; i++)
+		src[i] = (unsigned char)(i * 7 + i / 4099);
+	pair(&a, &b);
+	open_tls_stream(&a, &b, &v, NULL);
+	vis_read_all(&v, head, (int)strlen(HEAD));
+	/* Visitor to target, a slow target. */
+	while (got < total && turns < 200000) {
+		ssize_t k;
+
+		if (sent < total) {
+			n = SSL_write(v.ssl, src + sent,
+			    total - sent > 65536 ? 65536 : (int)(total - sent));
+			if (n > 0)
+				sent += (size_t)n;
+			else
+				ERR_clear_error();
+		}
+		if (sent == total && !vdone) {
+			vdone = SSL_shutdown(v.ssl) >= 0;
+			ERR_clear_error();
+		}
+		b0_loop_once(loop, 1);
+		k = read(b.plain_test, dst + got,
+		    total - got > 16384 ? 16384 : total - got);
+		if (k > 0)
+			got += (size_t)k;
+		turns++;
+	}
+	is_int(got, total, "tls: 8 MiB from the visitor through a slow target");
+	ok(memcmp(src, dst, total) == 0, "tls: bytes equal");
+	/* Target to visitor, a slow visitor. */
+	sent = got = 0;
+	memset(dst, 0, total);
+	turns = 0;
+	while (got < total && turns < 200000) {
+		ssize_t k;
+
+		if (sent < total) {
+			k = write(b.plain_test, src + sent,
+			    total - sent > 65536 ? 65536 : total - sent);
+			if (k > 0)
+				sent += (size_t)k;
+			if (sent == total)
+				shutdown(b.plain_test, SHUT_WR);
+		}
+		b0_loop_once(loop, 1);
+		n = SSL_read(v.ssl, dst + got,
+		    total - got > 16384 ? 16384 : (int)(total - got));
+		if (n > 0)
+			got += (size_t)n;
+		else
+			ERR_clear_error();
+		turns++;
+	}
+	is_int(got, total, "tls: 8 MiB to a slow visitor");
+	ok(memcmp(src, dst, total) == 0, "tls: bytes equal");
+	RUN_UNTIL(a.ended == 1 && b.ended == 1);
+	ok(a.st.clean && b.st.clean, "tls: bulk stream ends cleanly");
+	ok(a.st.up == total && a.st.down == total, "tls: edge counted both");
+	close(b.plain_test);
+	vis_free(&v);
+	b0_chan_free(a.c);
+	b0_chan_free(b.c);
+	free(src);
+	free(dst);
+}
+
 int
 main(void)
 {
@@ -512,6 +809,9 @@ main(void)
 	test_bulk_backpressure();
 	test_hostile_peer();
 	test_truncation();
+	test_tls_data_and_half_close();
+	test_tls_truncation_and_reset();
+	test_tls_bulk();
 	b0_loop_free(loop);
 	free(cctx.scratch);
 	unlink(certpath);

@@ -229,6 +229,7 @@ test_fields(void)
 	ok(!b0_http_list_has(",,,", 3, ""), "empty token never matches");
 	is_str(b0_http_reason(431), "Request Header Fields Too Large",
 	    "reason 431");
+	is_str(b0_http_reason(421), "Misdirected Request", "reason 421");
 	is_str(b0_http_reason(799), "", "unknown reason");
 }
 

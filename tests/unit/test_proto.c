@@ -1,6 +1,7 @@
 /*
  * Unit tests for lib/b0_proto: frame headers and message codecs.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "b0_buf.h"
@@ -293,11 +294,107 @@ test_small(void)
 	b0_buf_cleanup(&out);
 }
 
+/* OPEN's optional connection ticket. */
+static void
+test_open_ticket(void)
+{
+	static const char *const bad[] = {
+	    "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0", /* two segments */
+	    "a.b.c.d",				    /* four */
+	    "a..c",				    /* empty segment */
+	    ".b.c",				    /* empty first */
+	    "a.b.",				    /* empty last */
+	    "a.b.c=",				    /* padding */
+	    "a+b.c.d",				    /* not base64url */
+	    "a.b c.d",				    /* space */
+	};
+	struct b0_msg_open o, o2;
+	struct b0_errmsg em;
+	struct b0_buf out, json;
+	char *big;
+	uint8_t type;
+	uint32_t len;
+	size_t i;
+
+	is_int(
+	    DEC(b0_msg_open_decode,
+		"{\"socket\":\"ssh\",\"visitor\":\"1.2.3.4:5\",\"id\":\"" HEX32
+		"\",\"ticket\":\"eyJh.eyJz.c2ln-_\"}",
+		&o),
+	    0, "OPEN with a ticket decodes");
+	is_str(o.ticket, "eyJh.eyJz.c2ln-_", "OPEN ticket");
+	b0_buf_init(&out, 65536);
+	is_int(b0_msg_open_frame(&out, &o), 0, "OPEN with a ticket encodes");
+	b0_proto_check_hdr(b0_buf_ptr(&out), &type, &len, &em);
+	is_int(b0_msg_open_decode(b0_buf_ptr(&out) + 4, len, &o2, &em), 0,
+	    "and decodes again");
+	is_str(o2.ticket, o.ticket, "ticket round trip");
+	b0_buf_cleanup(&out);
+
+	is_int(
+	    DEC(b0_msg_open_decode,
+		"{\"socket\":\"ssh\",\"visitor\":\"1.2.3.4:5\",\"id\":\"" HEX32
+		"\"}",
+		&o),
+	    0, "OPEN without a ticket decodes");
+	is_str(o.ticket, "", "no ticket: empty");
+	b0_buf_init(&out, 65536);
+	b0_msg_open_frame(&out, &o);
+	ok(memmem(b0_buf_ptr(&out), b0_buf_len(&out), "ticket", 6) == NULL,
+	    "no ticket: no member written");
+	b0_buf_cleanup(&out);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b0_buf_init(&json, 65536);
+		b0_buf_putf(&json,
+		    "{\"socket\":\"ssh\",\"visitor\":\"1.2.3.4:5\",\"id\":"
+		    "\"" HEX32 "\",\"ticket\":\"%s\"}",
+		    bad[i]);
+		em.text[0] = '\0';
+		is_int(b0_msg_open_decode(
+			   b0_buf_ptr(&json), b0_buf_len(&json), &o, &em),
+		    B0_ERR_PROTOCOL, "bad ticket %zu refused", i);
+		has_str(em.text, "ticket is not a compact JWS",
+		    "bad ticket %zu: message", i);
+		ok(strstr(em.text, bad[i]) == NULL,
+		    "bad ticket %zu: not quoted", i);
+		b0_buf_cleanup(&json);
+	}
+	is_int(
+	    DEC(b0_msg_open_decode,
+		"{\"socket\":\"ssh\",\"visitor\":\"1.2.3.4:5\",\"id\":\"" HEX32
+		"\",\"ticket\":7}",
+		&o),
+	    B0_ERR_PROTOCOL, "ticket not a string");
+
+	/* At most 4096 bytes. */
+	big = malloc(4098);
+	memset(big, 'A', 4097);
+	big[1] = '.';
+	big[3] = '.';
+	for (len = 4096; len <= 4097; len++) {
+		big[len] = '\0';
+		b0_buf_init(&json, 65536);
+		b0_buf_putf(&json,
+		    "{\"socket\":\"ssh\",\"visitor\":\"1.2.3.4:5\",\"id\":"
+		    "\"" HEX32 "\",\"ticket\":\"%s\"}",
+		    big);
+		is_int(b0_msg_open_decode(
+			   b0_buf_ptr(&json), b0_buf_len(&json), &o, &em),
+		    len == 4096 ? 0 : B0_ERR_PROTOCOL, "ticket of %u bytes %s",
+		    (unsigned)len, len == 4096 ? "accepted" : "refused");
+		b0_buf_cleanup(&json);
+		big[len] = 'A';
+	}
+	free(big);
+}
+
 int
 main(void)
 {
 	test_headers();
 	test_names();
+	test_open_ticket();
 	test_hello();
 	test_socks();
 	test_small();
