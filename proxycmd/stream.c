@@ -10,12 +10,14 @@
  * it is written.  SSL_ERROR_WANT_READ/WRITE become poll events on the
  * socket, whichever direction asked for them.
  */
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +224,7 @@ struct relay {
 	int shut_done;	  /* our close_notify sent (or the write side died) */
 	int rd_want, wr_want;
 	int truncated;
+	int sigfd; /* SIGHUP (ssh's goodbye), SIGTERM, SIGINT; or -1 */
 };
 
 static void
@@ -312,10 +315,30 @@ relay_out(struct relay *rl)
 		close_out(rl);
 }
 
+/*
+ * A signal ends the relay, but with our close_notify first, so that the
+ * edge sees an orderly end rather than a truncation.
+ */
+static void
+relay_signal(struct relay *rl)
+{
+	struct signalfd_siginfo si;
+	int want;
+
+	if (read(rl->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
+	px_debug("signal %u: closing the stream", (unsigned)si.ssi_signo);
+	if (!rl->shut_done && rl->wr_want == 0) {
+		(void)b0_tls_shutdown(rl->ssl, &want, NULL);
+		rl->shut_done = 1;
+	}
+	rl->out_done = 1;
+}
+
 static int
 relay_run(struct relay *rl, struct b0_errmsg *em)
 {
-	struct pollfd p[3];
+	struct pollfd p[4];
 	ssize_t n;
 	int r;
 
@@ -353,11 +376,18 @@ relay_run(struct relay *rl, struct b0_errmsg *em)
 			p[2].events |= POLLOUT;
 		if (p[2].events == 0)
 			p[2].fd = -1;
-		p[0].revents = p[1].revents = p[2].revents = 0;
-		if (poll(p, 3, -1) == -1) {
+		p[3].fd = rl->sigfd;
+		p[3].events = POLLIN;
+		p[0].revents = p[1].revents = p[2].revents = p[3].revents = 0;
+		if (poll(p, 4, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			return b0_err_from_errno();
+		}
+		if (p[3].revents != 0) {
+			relay_signal(rl);
+			if (rl->out_done && rl->shut_done)
+				return 0;
 		}
 		if (p[2].revents != 0)
 			rl->rd_want = rl->wr_want = 0;
@@ -480,6 +510,7 @@ px_stream_run(const struct px_conf *c, const struct px_edge *e,
 	struct relay *rl = NULL;
 	char *token = NULL, *email = NULL, *rejected = NULL;
 	char line[1024];
+	sigset_t sigs;
 	int r, status, attempt;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -494,6 +525,7 @@ px_stream_run(const struct px_conf *c, const struct px_edge *e,
 	rl->in = in;
 	rl->out = out;
 	rl->same = in == out;
+	rl->sigfd = -1;
 	for (attempt = 0;; attempt++) {
 		if ((r = px_token_get(c, e, flags, rejected, watch_fd, &token,
 			 &email, em)) != 0)
@@ -553,9 +585,17 @@ px_stream_run(const struct px_conf *c, const struct px_edge *e,
 	    "connected to %s:%u through %s", host, (unsigned)port, e->domain);
 	set_nonblock(in);
 	set_nonblock(out);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) == 0)
+		rl->sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	r = relay_run(rl, em);
 out:
 	if (rl != NULL) {
+		if (rl->sigfd != -1)
+			close(rl->sigfd);
 		if (rl->ssl != NULL) {
 			int fd = SSL_get_fd(rl->ssl);
 

@@ -19,6 +19,9 @@ setup() {
 	export HOME=$T XDG_CONFIG_HOME=$T/config XDG_CACHE_HOME=$T/cache
 	unset DISPLAY WAYLAND_DISPLAY BROWSER B0_PROXY_DEBUG
 	mkdir -p "$T/config/b0"
+	if [[ "$BATS_TEST_DESCRIPTION" == "edge: "* ]]; then
+		edge_setup
+	fi
 }
 
 teardown() {
@@ -387,4 +390,183 @@ assert e["access_token_valid"] and e["access_token_expires_at"] > time.time() + 
 	run --separate-stderr timeout 20 b0-proxy --host r1.edge.test </dev/null
 	[ "$status" -ne 0 ]
 	[[ "$stderr" == *"certificate verify failed"* ]]
+}
+
+# ---------------------------------------------------------------------
+# The real b0-edge (front door, IdP, built-in users, tls sockets) and
+# b0-publish on loopback, with Debian's sshd as the target.
+
+sshd_up() {
+	ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/id"
+	cp "$T/id.pub" "$T/authorized_keys"
+	SPORT=$((24600 + RANDOM % 300))
+	cat >"$T/sshd_config" <<-EOF
+		Port $SPORT
+		ListenAddress 127.0.0.1
+		HostKey $T/hostkey
+		PidFile $T/sshd.pidfile
+		AuthorizedKeysFile $T/authorized_keys
+		UsePAM no
+		PermitRootLogin prohibit-password
+		StrictModes no
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+	EOF
+	[ -d /run/sshd ] || install -d -m 0755 /run/sshd
+	/usr/sbin/sshd -D -f "$T/sshd_config" -E "$T/sshd.log" &
+	echo $! >"$T/sshd.pid"
+	wait_for 10 pid_port "$T/sshd.pid"
+}
+
+edge_setup() {
+	sshd_up
+	b0_edge_conf "$T" 127.0.0.1:0 24310-24319 "tcp-listen 127.0.0.1" \
+	    "heartbeat 1s" "log-level info" "access-token-lifetime 65s"
+	local u
+	for u in alice@example.com bob@example.org; do
+		echo "pw of $u" | b0-edge -f "$T/edge.conf" user add "$u" \
+		    2>>"$T/useradd.log"
+	done
+	b0_start "$T" edge b0-edge -f "$T/edge.conf"
+	EPORT=$(b0_ready_port "$T" edge)
+	ISS=https://edge.test:$EPORT
+	b0_token "$T" lab1
+	b0_pub_conf "$T" "127.0.0.1:$EPORT" \
+	    "socket r1 tls/22/alice@example.com 127.0.0.1:$SPORT"
+	b0_start "$T" pub b0-publish -f "$T/publish.conf"
+	printf 'edge edge.test 127.0.0.1:%s\nca %s\n' "$EPORT" "$T/ca.crt" \
+	    >"$T/config/b0/proxy.conf"
+}
+
+# web JAR ARGS...: curl as a person's browser, to the edge as edge.test.
+web() {
+	local jar=$1
+	shift
+	curl -sS --max-time 10 --cacert "$T/ca.crt" \
+	    --resolve "edge.test:$EPORT:127.0.0.1" -b "$jar" -c "$jar" "$@"
+}
+
+csrf() {
+	grep -o 'name="csrf" value="[^"]*"' "$1" | head -1 |
+	    sed 's/.*value="//; s/"$//'
+}
+
+# approve ERRFILE EMAIL: as the person, type the code b0-proxy printed in
+# ERRFILE into the edge's /device page, sign in as EMAIL and approve.
+approve() {
+	local err=$1 email=$2 jar=$T/$2.jar d=$T/$2 uc loc
+	wait_for 20 grep -q 'enter the code' "$err" || return 1
+	uc=$(sed -n 's/.* enter the code \([A-Z-]*\) .*/\1/p' "$err" | head -1)
+	[ -n "$uc" ] || return 1
+	web "$jar" -o "$d.dev.html" "$ISS/device"
+	web "$jar" -o /dev/null -D "$d.h" --data-urlencode "user_code=$uc" \
+	    --data-urlencode "csrf=$(csrf "$d.dev.html")" "$ISS/device"
+	loc=$(tr -d '\r' <"$d.h" | sed -n 's/^[Ll]ocation: //p')
+	[[ "$loc" == /login\?req=* ]] || { echo "not sent to login: $loc"; return 1; }
+	web "$jar" -o "$d.login.html" "$ISS$loc"
+	web "$jar" -o "$d.confirm.html" --data-urlencode "email=$email" \
+	    --data-urlencode "password=pw of $email" \
+	    --data-urlencode "csrf=$(csrf "$d.login.html")" \
+	    --data-urlencode "req=${loc#/login?req=}" "$ISS/login"
+	grep -q 'value="approve"' "$d.confirm.html" || return 1
+	web "$jar" -o "$d.done.html" --data-urlencode "user_code=$uc" \
+	    -d action=approve --data-urlencode "csrf=$(csrf "$d.confirm.html")" \
+	    "$ISS/device"
+	grep -q '<h1>Signed in</h1>' "$d.done.html"
+}
+
+# edge_login EMAIL: b0-proxy login --device, approved by EMAIL.
+edge_login() {
+	timeout 60 b0-proxy login --device >"$T/login.out" 2>"$T/login.err" &
+	local pid=$!
+	approve "$T/login.err" "$1"
+	wait "$pid"
+}
+
+vis_ssh() {
+	timeout 60 ssh -F /dev/null -i "$T/id" -o IdentitiesOnly=yes \
+	    -o UserKnownHostsFile="$T/known_hosts" \
+	    -o StrictHostKeyChecking=accept-new -o BatchMode=yes \
+	    -o LogLevel=ERROR -o ProxyCommand="b0-proxy --host %h --port %p" "$@"
+}
+
+@test "edge: device flow driven on /device, then token and status --json" {
+	edge_login alice@example.com
+	grep -q "^b0-proxy: signed in to edge.test as alice@example.com$" "$T/login.err"
+	[ ! -s "$T/login.out" ]
+	run --separate-stderr b0-proxy token
+	[ "$status" -eq 0 ]
+	# The edge accepts it at /userinfo.
+	web "$T/x.jar" -H "Authorization: Bearer $output" "$ISS/userinfo" >"$T/ui"
+	[ "$(jq -r .email "$T/ui")" = alice@example.com ]
+	run --separate-stderr b0-proxy status --json
+	jq -e '.edges[0] | .edge == "edge.test" and .email == "alice@example.com"
+	    and .access_token_valid and .refresh_token' <<<"$output"
+	# Neither the token nor the device code is in any log.
+	! grep -l 'eyJ' "$T"/*.log "$T/login.err"
+}
+
+@test "edge: ssh through a tls socket to a real sshd" {
+	edge_login alice@example.com
+	run --separate-stderr vis_ssh root@r1-lab1.edge.test 'echo via-b0 $(id -un)'
+	[ "$status" -eq 0 ]
+	[ "$output" = "via-b0 root" ]
+	[ -z "$stderr" ]
+	# ssh ends its ProxyCommand with SIGHUP: b0-proxy still says goodbye.
+	wait_for 10 grep -q 'socket r1-lab1\.edge\.test visitor .*(alice@example\.com): sent [0-9]* received [0-9]* duration [0-9.]*s: closed$' "$T/edge.log"
+}
+
+@test "edge: 403 for a person not on the allow list, one line" {
+	edge_login bob@example.org
+	run --separate-stderr timeout 20 b0-proxy --host r1-lab1.edge.test </dev/null
+	[ "$status" -ne 0 ]
+	[ -z "$output" ]
+	[ "$stderr" = "b0-proxy: access denied: bob@example.org is not allowed on r1-lab1.edge.test" ]
+}
+
+@test "edge: ten parallel runs cause one login, then one refresh" {
+	local i pids=()
+	for i in $(seq 1 10); do
+		timeout 90 b0-proxy token --device >"$T/tok.$i" 2>"$T/tok.$i.err" &
+		pids+=($!)
+	done
+	# Whoever holds the lock prints the code; the others wait.
+	wait_for 20 grep -lq 'enter the code' "$T"/tok.*.err
+	approve "$(grep -l 'enter the code' "$T"/tok.*.err | head -1)" alice@example.com
+	wait "${pids[@]}"
+	[ "$(grep -l 'enter the code' "$T"/tok.*.err | wc -l)" -eq 1 ]
+	[ "$(grep -c 'device_authorization: code issued' "$T/edge.log")" -eq 1 ]
+	[ "$(grep -c 'token: grant .* for alice@example.com' "$T/edge.log")" -eq 1 ]
+	for i in $(seq 1 10); do
+		cmp "$T/tok.1" "$T/tok.$i"
+	done
+	# The edge's tokens live 65 s: after 6 s less than a minute is left.
+	sleep 6
+	pids=()
+	for i in $(seq 1 10); do
+		timeout 60 b0-proxy token >"$T/tok.$i" 2>"$T/tok.$i.err" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	[ "$(grep -c 'token: grant .* refreshed for alice@example.com' "$T/edge.log")" -eq 1 ]
+	for i in $(seq 1 10); do
+		cmp "$T/tok.1" "$T/tok.$i"
+		[ ! -s "$T/tok.$i.err" ]
+	done
+}
+
+@test "edge: an access token near its end is refreshed silently for ssh" {
+	edge_login alice@example.com
+	sleep 6
+	run --separate-stderr vis_ssh root@r1-lab1.edge.test 'echo again'
+	[ "$status" -eq 0 ]
+	[ "$output" = again ]
+	[ -z "$stderr" ]
+	[ "$(grep -c 'token: grant .* refreshed for alice@example.com' "$T/edge.log")" -eq 1 ]
+	# The rotated refresh token was stored: the next refresh works too.
+	sleep 6
+	run --separate-stderr b0-proxy token
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'token: grant .* refreshed for alice@example.com' "$T/edge.log")" -eq 2 ]
 }
