@@ -432,8 +432,14 @@ edge_setup() {
 	EPORT=$(b0_ready_port "$T" edge)
 	ISS=https://edge.test:$EPORT
 	b0_token "$T" lab1
+	# sha256sum answers only once its input ended: half-close both ways.
+	socat TCP-LISTEN:0,bind=127.0.0.1,reuseaddr,fork EXEC:sha256sum \
+	    >/dev/null 2>&1 &
+	echo $! >"$T/sha.pid"
+	wait_for 5 pid_port "$T/sha.pid"
 	b0_pub_conf "$T" "127.0.0.1:$EPORT" \
-	    "socket r1 tls/22/alice@example.com 127.0.0.1:$SPORT"
+	    "socket r1 tls/22/alice@example.com 127.0.0.1:$SPORT" \
+	    "socket sha tls/7000/example.com 127.0.0.1:$(pid_port "$T/sha.pid")"
 	b0_start "$T" pub b0-publish -f "$T/publish.conf"
 	printf 'edge edge.test 127.0.0.1:%s\nca %s\n' "$EPORT" "$T/ca.crt" \
 	    >"$T/config/b0/proxy.conf"
@@ -569,4 +575,27 @@ vis_ssh() {
 	run --separate-stderr b0-proxy token
 	[ "$status" -eq 0 ]
 	[ "$(grep -c 'token: grant .* refreshed for alice@example.com' "$T/edge.log")" -eq 2 ]
+}
+
+@test "edge: half-close both ways, and --listen for other clients" {
+	edge_login alice@example.com
+	head -c 1000000 /dev/urandom >"$T/blob"
+	run --separate-stderr bash -c "timeout 20 b0-proxy --host sha-lab1.edge.test --port 7000 <'$T/blob'"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(sha256sum <"$T/blob")" ]
+	[ -z "$stderr" ]
+	wait_for 10 grep -q 'socket sha-lab1\.edge\.test visitor .*(alice@example\.com): sent 1000000 received 68 .*: closed$' "$T/edge.log"
+	b0-proxy --host sha-lab1.edge.test --port 7000 --listen 127.0.0.1:0 \
+	    2>"$T/listen.log" &
+	echo $! >"$T/listen.pid"
+	wait_for 10 grep -q 'listening on' "$T/listen.log"
+	local lport
+	lport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\) for .*/\1/p' "$T/listen.log")
+	run bash -c "printf one | timeout 10 socat - TCP:127.0.0.1:$lport"
+	[ "$output" = "$(printf one | sha256sum)" ]
+	run bash -c "printf two | timeout 10 socat - TCP:127.0.0.1:$lport"
+	[ "$output" = "$(printf two | sha256sum)" ]
+	# Stopping it stops its streams too.
+	kill "$(cat "$T/listen.pid")"
+	wait_for 5 bash -c "! kill -0 $(cat "$T/listen.pid") 2>/dev/null"
 }
