@@ -16,13 +16,15 @@
 #                 run it in the foreground (as b0-proxy would), under timeout
 #   browser_stop  SIGTERM every browser this test started that still runs
 #                 (SIGKILL, with its chromium, after 5 s)
-#   browser_have  true if node, the npm packages and chromium are there
+#   browser_have  true if Node.js 20+, the npm packages and chromium are there
 #   browser_pages the URLs and h1 it visited ($T/browser.log without notes)
 
 B0_NODE_TOOLS=${B0_NODE_TOOLS:-$B0_TOP/tests/tools/node}
 
 browser_have() {
-	command -v node >/dev/null 2>&1 && [ -x /usr/bin/chromium ] &&
+	command -v node >/dev/null 2>&1 &&
+	    node -e 'process.exit(parseInt(process.versions.node, 10) < 20 ? 1 : 0)' &&
+	    [ -x /usr/bin/chromium ] &&
 	    [ -d "$B0_NODE_TOOLS/node_modules/playwright-core" ]
 }
 

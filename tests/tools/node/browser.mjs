@@ -4,6 +4,7 @@
 // argument).  It signs in on the pages it meets and exits 0 once a page's
 // h1 starts with "Signed in", 1 on an error page (h1 + p.detail), a
 // request it had to block, or after B0_BROWSER_TIMEOUT seconds (60).
+// A page that reloads itself (meta refresh) is waited through.
 //
 //   browser.mjs [URL]
 //
@@ -96,7 +97,10 @@ async function visit(page) {
     try {
       info = await page.evaluate(() => {
         const t = (s) => document.querySelector(s)?.textContent.trim().replace(/\s+/g, ' ') ?? null;
-        return { h1: t('h1') ?? '', detail: t('p.detail'), error: t('.error') };
+        return {
+          h1: t('h1') ?? '', detail: t('p.detail'), error: t('.error'),
+          refresh: [...document.querySelectorAll('meta[http-equiv]')].some((m) => /^refresh$/i.test(m.httpEquiv)),
+        };
       });
       break;
     } catch (e) {
@@ -123,15 +127,15 @@ async function act(page, info, seen) {
     seen[what] = (seen[what] || 0) + 1;
     if (seen[what] > 1) throw new Error(`${what} shown again${info.error ? `: ${info.error}` : ''}`);
   };
-  if (await has('input[name=user_code]')) {
+  if (await has('button[name=action][value=approve]')) {
+    once('device confirmation');
+    return `button[name=action][value=${deny ? 'deny' : 'approve'}]`;
+  }
+  if (await has('input[name=user_code]:not([type=hidden])')) {
     if (!env.B0_BROWSER_DEVICE_CODE) throw new Error('device page, but no B0_BROWSER_DEVICE_CODE');
     once('device code form');
     await page.fill('input[name=user_code]', env.B0_BROWSER_DEVICE_CODE);
     return 'button#submit';
-  }
-  if (await has('button[name=action][value=approve]')) {
-    once('device confirmation');
-    return `button[name=action][value=${deny ? 'deny' : 'approve'}]`;
   }
   if (env.B0_BROWSER_PROVIDER && (await has('a.provider'))) {
     once('edge login page');
@@ -158,6 +162,9 @@ async function act(page, info, seen) {
   }
   return null;
 }
+
+// True once the page has loaded again (a navigation), false after ms.
+const loaded = (page, ms) => page.waitForEvent('load', { timeout: ms }).then(() => true, () => false);
 
 async function main() {
   if (!startUrl) throw new Error('usage: browser.mjs URL');
@@ -196,18 +203,25 @@ async function main() {
   page.on('requestfailed', (r) => note(`request failed: ${noQuery(r.url())}: ${r.failure()?.errorText}`));
   await page.goto(startUrl).catch((e) => note(`navigation: ${e.message.split('\n')[0]}`));
   const seen = {};
+  let refreshes = 0;
   for (;;) {
     const [url, info] = await visit(page);
     if (!/^https?:/.test(url)) return finish(1, `not a web page: ${noQuery(url)}`);
     if (blocked) return finish(1, `${blocked} request(s) blocked`);
     if (info.h1.startsWith('Signed in')) return finish(deny ? 1 : 0, info.h1);
+    if (info.refresh) {
+      // A page that reloads itself ("Signing you in..."): wait for the next.
+      if (++refreshes > 30) return finish(1, `${noQuery(url)} keeps reloading itself`);
+      if (!(await loaded(page, 20000))) return finish(1, `${noQuery(url)} did not reload itself`);
+      continue;
+    }
     if (info.detail !== null) return finish(deny ? 0 : 1, `${info.h1}: ${info.detail}`);
     if (info.h1.startsWith('Denied')) return finish(deny ? 0 : 1, info.h1);
     const sel = await act(page, info, seen);
-    const loaded = page.waitForEvent('load', { timeout: 20000 }).then(() => true, () => false);
+    const next = loaded(page, 20000);
     if (sel) await page.click(sel);
     else note(`no known form on ${noQuery(url)}; waiting`);
-    if (!(await loaded)) throw new Error(`no new page after ${sel ? `clicking ${sel}` : 'waiting'} on ${noQuery(url)}`);
+    if (!(await next)) throw new Error(`no new page after ${sel ? `clicking ${sel}` : 'waiting'} on ${noQuery(url)}`);
   }
 }
 
