@@ -28,6 +28,8 @@
 //   B0_BROWSER_LOG=FILE  a line "URL-without-query h1" per page visited, and
 //                        lines starting "# " for what else happened
 //   B0_BROWSER_PIDS=FILE its PID is appended to FILE (for the test's clean-up)
+//   B0_BROWSER_TMPDIR    where its fresh profile (--user-data-dir) is made,
+//                        and removed again ($TMPDIR, /tmp)
 //   B0_BROWSER_DOMAIN, B0_BROWSER_ADDR, B0_BROWSER_TIMEOUT (seconds),
 //   B0_BROWSER_CHROMIUM (/usr/bin/chromium)
 // Nothing is ever written to stdout: b0-proxy's stdout is an ssh stream.
@@ -74,7 +76,7 @@ function spkiHashes(file) {
 }
 
 if (env.B0_BROWSER_PIDS) appendFileSync(env.B0_BROWSER_PIDS, `${process.pid}\n`);
-const userDataDir = mkdtempSync(join(tmpdir(), 'b0-browser-'));
+const userDataDir = mkdtempSync(join(env.B0_BROWSER_TMPDIR || tmpdir(), 'b0-browser-'));
 let context = null, blocked = 0;
 
 async function finish(code, why) {
