@@ -133,7 +133,8 @@ jwt_payload() {
 	local code
 	code=$(jq -r .query.code "$T/cb.json")
 	[ "$(jq -r .query.state "$T/cb.json")" = st-1 ]
-	! grep -q -e pw-a -e "$code" "$T/browser.log"
+	run grep -c -e pw-a -e "$code" "$T/browser.log"
+	assert_output 0
 	run curl -sf --max-time 5 -d grant_type=authorization_code \
 	    --data-urlencode "code=$code" --data-urlencode "redirect_uri=$RP/cb" \
 	    -d client_id=edge -d client_secret=s3cret -d "code_verifier=$V" \
@@ -245,21 +246,22 @@ fixture() {
 	echo $! >>"$T/pids"
 	local port
 	wait_for 5 eval 'port=$(ss -Hltnp | awk -v p="pid=$!," '\''index($0, p) { n = split($4, a, ":"); print a[n]; exit }'\'' | grep .)'
-	ls -d /tmp/b0-browser-* 2>/dev/null | sort >"$T/profiles.before"
 	B0_BROWSER_TIMEOUT=3 run browser_run "http://127.0.0.1:$port/"
 	assert_failure
 	assert_output --partial "failed: timed out after 3 s"
-	ls -d /tmp/b0-browser-* 2>/dev/null | sort >"$T/profiles.after"
-	# (other browsers may come and go meanwhile: none of its own is left)
-	[ -z "$(comm -13 "$T/profiles.before" "$T/profiles.after")" ]
+	# Its profile, made in $T, is gone.
+	[ -z "$(find "$T" -maxdepth 1 -name 'b0-browser-*')" ]
 	local pid
 	pid=$(cat "$T/browser.pids")
-	! kill -0 "$pid" 2>/dev/null
+	run kill -0 "$pid"
+	assert_failure
 	# SIGTERM ends it (as b0-proxy or a teardown would) within seconds.
 	B0_BROWSER_TIMEOUT=30 "$BROWSER" "http://127.0.0.1:$port/" 2>"$T/browser.err" &
 	pid=$!
 	wait_for 20 grep -q "chromium .* started" "$T/browser.err"
+	[ -n "$(find "$T" -maxdepth 1 -name 'b0-browser-*')" ]
 	kill -TERM "$pid"
 	wait_for 10 eval '! kill -0 '"$pid"' 2>/dev/null'
 	grep -q "failed: got SIGTERM" "$T/browser.err"
+	[ -z "$(find "$T" -maxdepth 1 -name 'b0-browser-*')" ]
 }

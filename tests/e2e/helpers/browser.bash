@@ -10,8 +10,9 @@
 #                 export BROWSER (for b0-proxy) and the defaults for this
 #                 test: CERT (default $T/edge.crt) trusted, log
 #                 $T/browser.log, screenshots in $T/shots, PIDs in
-#                 $T/browser.pids.  Set B0_BROWSER_EMAIL/_PASSWORD,
-#                 _PROVIDER, _DEVICE_CODE, _DENY afterwards as the test needs.
+#                 $T/browser.pids, its profile in $T/b0-browser-*.
+#                 Set B0_BROWSER_EMAIL/_PASSWORD, _PROVIDER, _DEVICE_CODE,
+#                 _DENY afterwards as the test needs.
 #   browser_run URL
 #                 run it in the foreground (as b0-proxy would), under timeout
 #   browser_stop  SIGTERM every browser this test started that still runs
@@ -36,6 +37,8 @@ browser_env() {
 	export B0_BROWSER_LOG=$T/browser.log
 	export B0_BROWSER_SHOTS=$T/shots
 	export B0_BROWSER_PIDS=$T/browser.pids
+	# Its profile: in $T, so that even a killed browser leaves none behind.
+	export B0_BROWSER_TMPDIR=$T
 	if [ -f "$cert" ]; then
 		export B0_BROWSER_CERT=$cert
 	else
