@@ -409,7 +409,7 @@ grants_save(struct grants *g, struct b0_errmsg *em)
 			break;
 		b0_strlcpy(scope, gr->scope, sizeof(scope));
 		scope_swap(scope, ' ', ',');
-		r = b0_buf_putf(b, "%s %s %s %s %lld %lld", gr->id,
+		r = b0_buf_putf(b, "%s \"%s\" %s %s %lld %lld", gr->id,
 		    gr->who.email, gr->who.src, scope, (long long)gr->created,
 		    (long long)gr->last_used);
 		if (r == 0)

@@ -389,7 +389,7 @@ oauth_error() {
 	# The file keeps hashes only, 0600.
 	[ "$(stat -c %a "$T/edge-state/grants")" = 600 ]
 	! grep -qF -e "${RT1:38}" -e "${RT2:38}" "$T/edge-state/grants"
-	grep -q "^${RT1:5:32} alice@example.com builtin " "$T/edge-state/grants"
+	grep -q "^${RT1:5:32} \"alice@example.com\" builtin " "$T/edge-state/grants"
 
 	# A restart logs nobody out.
 	b0_stop "$T" edge
