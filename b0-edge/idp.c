@@ -1409,11 +1409,11 @@ upstream_start(
 {
 	struct b0_http_params ps;
 	struct b0_errmsg em;
-	char bc[GRANT_SECRET_SIZE];
+	char bc[GRANT_SECRET_SIZE], id[GRANT_ID_SIZE];
 	char *loc = NULL;
 	struct b0_buf lb;
-	struct preq *p;
-	int r;
+	struct preq *p, copy;
+	int r = B0_ERR_INTERNAL;
 
 	b0_err_clear(&em);
 	if ((r = params(rq->query, strlen(rq->query), &ps, &em)) != 0) {
@@ -1428,26 +1428,45 @@ upstream_start(
 		    "cookies for this site.");
 		goto out;
 	}
-	if (idp->up == NULL ||
-	    (r = upstreams_start(idp->up, name, p->id, &loc, &em)) != 0) {
+	/*
+	 * Each attempt at a provider gets its own request, named in the
+	 * provider's state: a late answer from an earlier attempt (another
+	 * provider) finds nothing to mark.  p stays for the login page.
+	 */
+	copy = *p; /* preq_new() may push out p itself */
+	if ((p = preq_new(idp->g, copy.kind, now_s(), copy.owner)) == NULL) {
+		page_error(rs, 503, "Busy", "Try again later.");
+		goto out;
+	}
+	b0_strlcpy(id, p->id, sizeof(id));
+	memcpy(p->redirect_uri, copy.redirect_uri, sizeof(p->redirect_uri));
+	memcpy(p->state, copy.state, sizeof(p->state));
+	p->has_state = copy.has_state;
+	memcpy(p->nonce, copy.nonce, sizeof(p->nonce));
+	p->has_nonce = copy.has_nonce;
+	memcpy(p->challenge, copy.challenge, sizeof(p->challenge));
+	memcpy(p->scope, copy.scope, sizeof(p->scope));
+	memcpy(p->user_code, copy.user_code, sizeof(p->user_code));
+	grants_hash(bc, strlen(bc), p->browser);
+	b0_strlcpy(p->provider, name, sizeof(p->provider));
+	p->upstream = 1;
+	r = idp->up == NULL ? B0_ERR_NOT_FOUND
+			    : upstreams_start(idp->up, name, id, &loc, &em);
+	if (r != 0) {
+		preq_del(idp->g, p);
 		page_error(rs, r == B0_ERR_NOT_FOUND ? 404 : 502,
 		    "Sign-in failed",
 		    r == B0_ERR_NOT_FOUND ? "There is no such provider."
 					  : b0_err_text(&em, r));
 		goto out;
 	}
-	grants_hash(bc, strlen(bc), p->browser);
-	b0_strlcpy(p->provider, name, sizeof(p->provider));
-	p->upstream = 1;
-	p->upstream_end = 0;
-	memset(&p->who, 0, sizeof(p->who));
-	p->why[0] = '\0';
 	b0_buf_init(&lb, 8192);
 	(void)b0_buf_put_str(&lb, loc);
 	redirect(idp, rs, &lb);
 	b0_buf_cleanup(&lb);
 out:
 	free(loc);
+	OPENSSL_cleanse(&copy, sizeof(copy));
 	OPENSSL_cleanse(bc, sizeof(bc));
 	b0_http_params_cleanup(&ps);
 }
