@@ -8,11 +8,13 @@
 #                 confidential client (client_secret_post) and the accounts
 #   oidc_start PORT CONFIG
 #                 start it on 127.0.0.1:PORT (0: any free port; $OIDC_NS:
-#                 in that network namespace) and wait until it listens;
-#                 sets OIDC_PORT and OIDC_ISSUER; log $T/oidc.log, PID
-#                 $T/oidc.pid
+#                 in that network namespace; OIDC_TLS="CERT KEY": HTTPS
+#                 with that certificate, e.g. "$T/edge.crt $T/edge.key",
+#                 whose SANs include 127.0.0.1) and wait until it listens;
+#                 sets OIDC_PORT and OIDC_ISSUER (http:// or https://
+#                 127.0.0.1:PORT); log $T/oidc.log, PID $T/oidc.pid
 #   oidc_stop     SIGTERM (SIGKILL after 5 s); fails if it did not exit 0
-#   oidc_have     true if node and the npm packages are there
+#   oidc_have     true if Node.js 20+ and the npm packages are there
 #
 # Its login page: input[name=login], input[name=password],
 # button[type=submit]; then a consent page (button[type=submit] to allow,
@@ -21,8 +23,13 @@
 B0_NODE_TOOLS=${B0_NODE_TOOLS:-$B0_TOP/tests/tools/node}
 
 oidc_have() {
+	_node20 && [ -d "$B0_NODE_TOOLS/node_modules/oidc-provider" ]
+}
+
+# _node20: Node.js 20 or later is there (the npm packages need it).
+_node20() {
 	command -v node >/dev/null 2>&1 &&
-	    [ -d "$B0_NODE_TOOLS/node_modules/oidc-provider" ]
+	    node -e 'process.exit(parseInt(process.versions.node, 10) < 20 ? 1 : 0)'
 }
 
 oidc_config() {
@@ -43,11 +50,17 @@ oidc_config() {
 
 oidc_start() {
 	local port=$1 config=$2 pid
-	local -a ns=()
+	local -a ns=() tls=()
+	local scheme=http
 	[ -n "${OIDC_NS:-}" ] && ns=(ip netns exec "$OIDC_NS")
+	if [ -n "${OIDC_TLS:-}" ]; then
+		read -ra tls <<<"--tls $OIDC_TLS"
+		scheme=https
+	fi
 	rm -f "$T/oidc.ready"
 	"${ns[@]}" node "$B0_NODE_TOOLS/oidc-server.mjs" "$config" "$port" \
-	    --ready-file "$T/oidc.ready" >>"$T/oidc.log" 2>&1 </dev/null &
+	    --ready-file "$T/oidc.ready" "${tls[@]}" >>"$T/oidc.log" 2>&1 \
+	    </dev/null &
 	pid=$!
 	echo "$pid" >"$T/oidc.pid"
 	if ! wait_for 20 _oidc_ready "$pid"; then
@@ -57,7 +70,7 @@ oidc_start() {
 		return 1
 	fi
 	OIDC_PORT=$(sed -n 's/^READY port=\([0-9]*\)$/\1/p' "$T/oidc.ready")
-	OIDC_ISSUER=http://127.0.0.1:$OIDC_PORT
+	OIDC_ISSUER=$scheme://127.0.0.1:$OIDC_PORT
 	export OIDC_PORT OIDC_ISSUER
 }
 

@@ -4,6 +4,7 @@
 // argument).  It signs in on the pages it meets and exits 0 once a page's
 // h1 starts with "Signed in", 1 on an error page (h1 + p.detail), a
 // request it had to block, or after B0_BROWSER_TIMEOUT seconds (60).
+// A page that reloads itself (meta refresh) is waited through.
 //
 //   browser.mjs [URL]
 //
@@ -27,6 +28,8 @@
 //   B0_BROWSER_LOG=FILE  a line "URL-without-query h1" per page visited, and
 //                        lines starting "# " for what else happened
 //   B0_BROWSER_PIDS=FILE its PID is appended to FILE (for the test's clean-up)
+//   B0_BROWSER_TMPDIR    where its fresh profile (--user-data-dir) is made,
+//                        and removed again ($TMPDIR, /tmp)
 //   B0_BROWSER_DOMAIN, B0_BROWSER_ADDR, B0_BROWSER_TIMEOUT (seconds),
 //   B0_BROWSER_CHROMIUM (/usr/bin/chromium)
 // Nothing is ever written to stdout: b0-proxy's stdout is an ssh stream.
@@ -73,7 +76,7 @@ function spkiHashes(file) {
 }
 
 if (env.B0_BROWSER_PIDS) appendFileSync(env.B0_BROWSER_PIDS, `${process.pid}\n`);
-const userDataDir = mkdtempSync(join(tmpdir(), 'b0-browser-'));
+const userDataDir = mkdtempSync(join(env.B0_BROWSER_TMPDIR || tmpdir(), 'b0-browser-'));
 let context = null, blocked = 0;
 
 async function finish(code, why) {
@@ -88,21 +91,36 @@ setTimeout(() => finish(1, `timed out after ${timeoutMs / 1000} s`), timeoutMs).
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => finish(1, `got ${sig}`));
 
 let shotNo = 0;
+// Loads of the page so far (a counter, so that no navigation is missed).
+let loads = 0;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// True once the page has loaded after its n-th load, false after ms.
+async function loadedAfter(n, ms) {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (loads > n) return true;
+  return loads > n;
+}
+
+// Look at the page: [URL, what it shows, which load it is].
 async function visit(page) {
-  let url, info;
+  let url, info, n;
   for (let i = 0; ; i++) {
     await page.waitForLoadState('load');
+    n = loads;
     url = page.url();
     try {
       info = await page.evaluate(() => {
         const t = (s) => document.querySelector(s)?.textContent.trim().replace(/\s+/g, ' ') ?? null;
-        return { h1: t('h1') ?? '', detail: t('p.detail'), error: t('.error') };
+        return {
+          h1: t('h1') ?? '', detail: t('p.detail'), error: t('.error'),
+          refresh: [...document.querySelectorAll('meta[http-equiv]')].some((m) => /^refresh$/i.test(m.httpEquiv)),
+        };
       });
       break;
     } catch (e) {
       // A navigation under way: look again once it is done.
       if (i >= 10 || !/context was destroyed|navigat/i.test(e.message)) throw e;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
   process.stderr.write(`browser: page ${noQuery(url)} "${info.h1}"\n`);
@@ -112,7 +130,7 @@ async function visit(page) {
     name = `${String(++shotNo).padStart(2, '0')}-${name.slice(0, 80) || 'blank'}.png`;
     await page.screenshot({ path: join(shots, name), fullPage: true }).catch((e) => note(`screenshot ${name}: ${e.message}`));
   }
-  return [url, info];
+  return [url, info, n];
 }
 
 // The next action on this page: a selector to fill/click, or null if the
@@ -123,15 +141,15 @@ async function act(page, info, seen) {
     seen[what] = (seen[what] || 0) + 1;
     if (seen[what] > 1) throw new Error(`${what} shown again${info.error ? `: ${info.error}` : ''}`);
   };
-  if (await has('input[name=user_code]')) {
+  if (await has('button[name=action][value=approve]')) {
+    once('device confirmation');
+    return `button[name=action][value=${deny ? 'deny' : 'approve'}]`;
+  }
+  if (await has('input[name=user_code]:not([type=hidden])')) {
     if (!env.B0_BROWSER_DEVICE_CODE) throw new Error('device page, but no B0_BROWSER_DEVICE_CODE');
     once('device code form');
     await page.fill('input[name=user_code]', env.B0_BROWSER_DEVICE_CODE);
     return 'button#submit';
-  }
-  if (await has('button[name=action][value=approve]')) {
-    once('device confirmation');
-    return `button[name=action][value=${deny ? 'deny' : 'approve'}]`;
   }
   if (env.B0_BROWSER_PROVIDER && (await has('a.provider'))) {
     once('edge login page');
@@ -193,21 +211,28 @@ async function main() {
     return route.abort('blockedbyclient');
   });
   const page = context.pages()[0] || (await context.newPage());
+  page.on('load', () => loads++);
   page.on('requestfailed', (r) => note(`request failed: ${noQuery(r.url())}: ${r.failure()?.errorText}`));
   await page.goto(startUrl).catch((e) => note(`navigation: ${e.message.split('\n')[0]}`));
   const seen = {};
+  let refreshes = 0;
   for (;;) {
-    const [url, info] = await visit(page);
+    const [url, info, n] = await visit(page);
     if (!/^https?:/.test(url)) return finish(1, `not a web page: ${noQuery(url)}`);
     if (blocked) return finish(1, `${blocked} request(s) blocked`);
     if (info.h1.startsWith('Signed in')) return finish(deny ? 1 : 0, info.h1);
+    if (info.refresh) {
+      // A page that reloads itself ("Signing you in..."): wait for the next.
+      if (++refreshes > 30) return finish(1, `${noQuery(url)} keeps reloading itself`);
+      if (!(await loadedAfter(n, 20000))) return finish(1, `${noQuery(url)} did not reload itself`);
+      continue;
+    }
     if (info.detail !== null) return finish(deny ? 0 : 1, `${info.h1}: ${info.detail}`);
     if (info.h1.startsWith('Denied')) return finish(deny ? 0 : 1, info.h1);
     const sel = await act(page, info, seen);
-    const loaded = page.waitForEvent('load', { timeout: 20000 }).then(() => true, () => false);
     if (sel) await page.click(sel);
     else note(`no known form on ${noQuery(url)}; waiting`);
-    if (!(await loaded)) throw new Error(`no new page after ${sel ? `clicking ${sel}` : 'waiting'} on ${noQuery(url)}`);
+    if (!(await loadedAfter(n, 20000))) throw new Error(`no new page after ${sel ? `clicking ${sel}` : 'waiting'} on ${noQuery(url)}`);
   }
 }
 

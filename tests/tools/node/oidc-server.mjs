@@ -2,10 +2,12 @@
 // an "upstream provider" the edge can send people to, on loopback only.
 //
 //   node oidc-server.mjs CONFIG.json [PORT] [--host ADDR] [--ready-file FILE]
+//                        [--tls CERT KEY]
 //
 // Listens on ADDR:PORT (127.0.0.1 and a free port by default); the issuer
-// is http://ADDR:PORT.  Once listening it prints "READY port=N" on stdout
-// (or writes that line to FILE).  CONFIG.json:
+// is http://ADDR:PORT, or https://ADDR:PORT with --tls (PEM files).  Once
+// listening it prints "READY port=N" on stdout (or writes that line to
+// FILE).  CONFIG.json:
 //
 //   {"clients": [{"client_id": "edge", "client_secret": "s3cret",
 //                 "redirect_uris": ["https://edge.test:8443/upstream/callback"]}],
@@ -21,23 +23,25 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import Provider from 'oidc-provider';
 
 function usage(msg) {
-  process.stderr.write(`oidc-server: ${msg}\nusage: oidc-server.mjs CONFIG.json [PORT] [--host ADDR] [--ready-file FILE]\n`);
+  process.stderr.write(`oidc-server: ${msg}\nusage: oidc-server.mjs CONFIG.json [PORT] [--host ADDR] [--ready-file FILE] [--tls CERT KEY]\n`);
   process.exit(2);
 }
 
 const args = process.argv.slice(2);
-let host = '127.0.0.1', readyFile = null, cfgPath = null, port = 0;
+let host = '127.0.0.1', readyFile = null, cfgPath = null, port = 0, tls = null;
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--host') host = args[++i];
   else if (args[i] === '--ready-file') readyFile = args[++i];
+  else if (args[i] === '--tls') tls = { cert: args[++i], key: args[++i] };
   else if (cfgPath === null) cfgPath = args[i];
   else if (/^\d+$/.test(args[i])) port = Number(args[i]);
   else usage(`unexpected argument ${JSON.stringify(args[i])}`);
 }
-if (!cfgPath || !host || readyFile === undefined) usage('missing argument');
+if (!cfgPath || !host || readyFile === undefined || (tls && !tls.key)) usage('missing argument');
 
 let cfg;
 try {
@@ -155,7 +159,7 @@ async function interaction(req, res, uid, action) {
     { mergeWithLastSubmission: false });
 }
 
-const server = http.createServer((req, res) => {
+const handler = (req, res) => {
   const m = /^\/interaction\/([\w-]+)(?:\/(login|confirm|abort))?$/.exec(req.url.split('?')[0]);
   if (!callback) return send(res, 503, page('Error', '<p class="detail">starting</p>'));
   if (!m) return callback(req, res);
@@ -164,16 +168,23 @@ const server = http.createServer((req, res) => {
     process.stderr.write(`oidc-server: interaction: ${e.message}\n`);
     if (!res.headersSent) send(res, 400, page('Error', `<p class="detail">${esc(e.message)}</p>`));
   });
-});
+};
+const server = tls
+  ? https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler)
+  : http.createServer(handler);
 
 server.listen(port, host, () => {
   // The issuer names the port, known only now when it was 0.
   const bound = server.address().port;
-  makeProvider(`http://${host.includes(':') ? `[${host}]` : host}:${bound}`);
+  makeProvider(`${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`);
   const line = `READY port=${bound}\n`;
   if (readyFile) writeFileSync(readyFile, line);
   else process.stdout.write(line);
   process.stderr.write(`oidc-server: issuer ${provider.issuer}\n`);
 });
-process.on('SIGTERM', () => server.close(() => process.exit(0)) && server.closeAllConnections());
+process.on('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 2000).unref();
+});
 process.on('SIGINT', () => process.exit(0));
