@@ -70,7 +70,8 @@ struct fail_slot {
 struct upcb {
 	struct idp *idp;
 	char req[GRANT_ID_SIZE];
-	int in_call; /* done() may come while upstreams_callback() runs */
+	char provider[33]; /* who answered */
+	int in_call;	   /* done() may come while upstreams_callback() runs */
 	int ended;
 	char email[GRANT_EMAIL_SIZE];
 	char why[256];
@@ -1409,7 +1410,7 @@ upstream_start(
 {
 	struct b0_http_params ps;
 	struct b0_errmsg em;
-	char bc[GRANT_SECRET_SIZE];
+	char bc[GRANT_SECRET_SIZE], tag[GRANT_ID_SIZE + 40];
 	char *loc = NULL;
 	struct b0_buf lb;
 	struct preq *p;
@@ -1428,8 +1429,15 @@ upstream_start(
 		    "cookies for this site.");
 		goto out;
 	}
-	if (idp->up == NULL ||
-	    (r = upstreams_start(idp->up, name, p->id, &loc, &em)) != 0) {
+	/*
+	 * The provider's state carries "<request>.<provider>": the answer
+	 * says who vouched for the person even if they tried another
+	 * provider meanwhile.
+	 */
+	snprintf(tag, sizeof(tag), "%s.%s", p->id, name);
+	r = idp->up == NULL ? B0_ERR_NOT_FOUND
+			    : upstreams_start(idp->up, name, tag, &loc, &em);
+	if (r != 0) {
 		page_error(rs, r == B0_ERR_NOT_FOUND ? 404 : 502,
 		    "Sign-in failed",
 		    r == B0_ERR_NOT_FOUND ? "There is no such provider."
@@ -1464,14 +1472,14 @@ upcb_apply(struct idp *idp, struct upcb *cb)
 	if (cb->email[0] != '\0' && email_ok(cb->email)) {
 		b0_strlcpy(p->who.email, cb->email, sizeof(p->who.email));
 		snprintf(p->who.src, sizeof(p->who.src), "%s%s", SRC_UPSTREAM,
-		    p->provider);
+		    cb->provider);
 	} else {
 		b0_strlcpy(p->why,
 		    cb->why[0] != '\0' ? cb->why
 				       : "The provider gave no usable email.",
 		    sizeof(p->why));
 		b0_notice(
-		    idp->log, "login at %s failed: %s", p->provider, p->why);
+		    idp->log, "login at %s failed: %s", cb->provider, p->why);
 	}
 }
 
@@ -1498,7 +1506,7 @@ upstream_callback(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	struct b0_errmsg em;
 	struct upcb *cb;
 	struct preq *p;
-	char *req = NULL;
+	char *req = NULL, *dot;
 	int r;
 
 	b0_err_clear(&em);
@@ -1523,7 +1531,14 @@ upstream_callback(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 		free(req);
 		return;
 	}
-	b0_strlcpy(cb->req, req != NULL ? req : "", sizeof(cb->req));
+	/* "<request>.<provider>", as upstream_start() made it. */
+	if (req != NULL && (dot = strchr(req, '.')) != NULL &&
+	    (size_t)(dot - req) < sizeof(cb->req) &&
+	    strlen(dot + 1) < sizeof(cb->provider)) {
+		memcpy(cb->req, req, (size_t)(dot - req));
+		cb->req[dot - req] = '\0';
+		b0_strlcpy(cb->provider, dot + 1, sizeof(cb->provider));
+	}
 	free(req);
 	p = preq_find(idp->g, cb->req, now_s());
 	if (p == NULL || !p->upstream || !same_browser(rq, p)) {

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -596,9 +597,15 @@ job_new(struct upstreams *u, enum job_kind kind, size_t prov)
 static int
 job_start(struct upstreams *u, struct job *j)
 {
+	sigset_t all, old;
 	int e;
 
-	if ((e = pthread_create(&j->th, NULL, job_main, j)) != 0) {
+	/* Signals stay with the loop's thread: workers block them all. */
+	sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&j->th, NULL, job_main, j);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
 		b0_log(&u->log, B0_LOG_ERR, "upstream: no thread: %s",
 		    strerror(e));
 		job_free(j);

@@ -464,8 +464,14 @@ users_save(const struct users *u, const char *dir, struct b0_errmsg *em)
 	r = b0_buf_put_str(b, "# b0-edge built-in accounts: EMAIL "
 			      "YESCRYPT-HASH CREATED.  Use b0-edge user "
 			      "add|ls|del.\n");
+	/*
+	 * An address may start with '#' (RFC 5322 atext), which would begin
+	 * a comment: such a one is quoted.  None holds '"', '\\' or spaces.
+	 */
 	for (i = 0; i < u->n && r == 0; i++)
-		r = b0_buf_putf(b, "%s %s %lld\n", u->v[i].email, u->v[i].hash,
+		r = b0_buf_putf(b, "%s%s%s %s %lld\n",
+		    u->v[i].email[0] == '#' ? "\"" : "", u->v[i].email,
+		    u->v[i].email[0] == '#' ? "\"" : "", u->v[i].hash,
 		    (long long)u->v[i].created);
 	if (r == B0_ERR_TOO_BIG)
 		b0_err_set(em, "%s: more than %d bytes of accounts", path,

@@ -31,6 +31,8 @@ teardown() {
 	local pid
 	for pid in $(cat "$T/pids" 2>/dev/null); do
 		kill -TERM "$pid" 2>/dev/null
+		wait_for 5 eval "! kill -0 $pid 2>/dev/null" 2>/dev/null ||
+		    kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
 	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
@@ -124,6 +126,12 @@ jwt_payload() {
 	timeout 90 "$B0_NODE_TOOLS/browser.mjs" "$(auth_url edge "$RP/cb")" \
 	    2>/dev/null >"$T/stdout" </dev/null || true
 	[ ! -s "$T/stdout" ]
+	# As b0-proxy starts it: in the background, not waited for.
+	# (bats waits for whatever holds its fd 3: close it.)
+	sh -c 'exec $BROWSER "$1"' sh "$(auth_url edge "$RP/cb")" 2>/dev/null 3>&- &
+	wait_for 10 eval '[ "$(wc -l <"$B0_BROWSER_PIDS")" -eq 3 ]'
+	browser_wait
+	[ "$(grep -c '^# done: Signed in (redirect target)$' "$B0_BROWSER_LOG")" = 3 ]
 	run browser_pages
 	assert_line --index 0 --regexp "^$OIDC_ISSUER/interaction/[^ ?]+ Sign in to the test provider\$"
 	assert_line --index 1 --regexp "^$OIDC_ISSUER/interaction/[^ ?]+ Allow access\$"

@@ -284,23 +284,25 @@ fake_up() {
 	wait_for 10 edge_log_has "upstream fake: http://127.0.0.1:$FPORT is ready"
 }
 
+# web ARGS...: curl to the edge as edge.test with the cookie jar $T/jar$J.
 web() {
 	curl -s --max-time 10 --resolve "edge.test:$EPORT:127.0.0.1" \
-	    --cacert "$T/ca.crt" -c "$T/jar" -b "$T/jar" "$@"
+	    --cacert "$T/ca.crt" -c "$T/jar${J:-}" -b "$T/jar${J:-}" "$@"
 }
 
 # fake_sign_in SCENARIO-JSON: one whole code flow through the fake
 # provider with curl as the browser; prints "ok CODE" or "error DETAIL".
+# With $J set, its own cookie jar and page file (parallel sign-ins).
 fake_sign_in() {
-	local loc req v=$VERIFIER ch st i detail
+	local loc req v=$VERIFIER ch st i detail page=$T/page${J:-}.html
 	printf '%s\n' "$1" >"$T/scenario.json"
-	rm -f "$T/jar"
+	rm -f "$T/jar${J:-}"
 	ch=$(printf %s "$v" | openssl dgst -sha256 -binary |
 	    basenc --base64url | tr -d =)
 	loc=$(web -o /dev/null -w '%{redirect_url}' "https://edge.test:$EPORT/authorize?response_type=code&client_id=b0-proxy&redirect_uri=http://127.0.0.1:9/cb&code_challenge=$ch&code_challenge_method=S256&state=st-f&scope=openid")
 	req=${loc##*req=}
-	web -o "$T/page.html" "$loc" # the login page, with its button
-	grep -q "href=\"/upstream/fake/start?req=$req\"" "$T/page.html"
+	web -o "$page" "$loc" # the login page, with its button
+	grep -q "href=\"/upstream/fake/start?req=$req\"" "$page"
 	loc=$(web -o /dev/null -w '%{redirect_url}' \
 	    "https://edge.test:$EPORT/upstream/fake/start?req=$req")
 	[[ "$loc" == "http://127.0.0.1:$FPORT/auth?"* ]] ||
@@ -308,13 +310,13 @@ fake_sign_in() {
 	loc=$(curl -s --max-time 10 -o /dev/null -w '%{redirect_url}' "$loc")
 	[[ "$loc" == "https://edge.test:$EPORT/upstream/callback?"* ]] ||
 		{ echo "the provider sent us to \"$loc\"" >&2; return 1; }
-	st=$(web -o "$T/page.html" -w '%{http_code}' "$loc")
+	st=$(web -o "$page" -w '%{http_code}' "$loc")
 	for i in $(seq 1 150); do
-		if [ "$st" != 200 ] || ! grep -q 'Signing you in' "$T/page.html"; then
+		if [ "$st" != 200 ] || ! grep -q 'Signing you in' "$page"; then
 			break
 		fi
 		sleep 0.1
-		st=$(web -o "$T/page.html" -w '%{http_code} %{redirect_url}' \
+		st=$(web -o "$page" -w '%{http_code} %{redirect_url}' \
 		    "https://edge.test:$EPORT/login/continue?req=$req")
 		if [[ "$st" == "302 http://127.0.0.1:9/cb?code="* ]]; then
 			echo "ok ${st#*code=}"
@@ -322,7 +324,7 @@ fake_sign_in() {
 		fi
 		st=${st%% *}
 	done
-	detail=$(sed -n 's/.*<p class="detail">\([^<]*\)<.*/\1/p' "$T/page.html")
+	detail=$(sed -n 's/.*<p class="detail">\([^<]*\)<.*/\1/p' "$page")
 	echo "error $st $detail"
 }
 
@@ -428,4 +430,19 @@ https://edge.test:$EPORT/upstream/callback"
 	elapsed=$((($(date +%s%N) - start) / 1000000))
 	echo "# the edge stopped in ${elapsed} ms" >&3
 	[ "$elapsed" -lt 3000 ]
+}
+
+@test "sixteen sign-ins at once through one provider" {
+	need_fake
+	fake_up
+	for J in $(seq 1 16); do
+		(J=$J fake_sign_in '{}' >"$T/result$J" 2>&1 &)
+	done
+	for J in $(seq 1 16); do
+		wait_for 30 grep -q . "$T/result$J"
+	done
+	for J in $(seq 1 16); do
+		grep -q '^ok ' "$T/result$J" || { cat "$T/result$J"; false; }
+	done
+	[ "$(grep -c 'upstream fake: signed in carol@example.org' "$T/edge.log")" = 16 ]
 }

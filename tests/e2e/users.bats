@@ -227,6 +227,20 @@ password_ok() {
 	[ ! -e "$U" ]
 }
 
+@test "an address starting with # survives the file (it would be a comment)" {
+	edge user add '#hash@example.org' <<<'pw-hash' 2>/dev/null
+	edge user add 'mid#dle@example.org' <<<'pw-mid' 2>/dev/null
+	run --separate-stderr edge user ls --json
+	assert_success
+	assert_output '[{"email":"#hash@example.org","created":'"$(awk '/^"#hash/ { print $3 }' "$U")"'},{"email":"mid#dle@example.org","created":'"$(awk '/^mid/ { print $3 }' "$U")"'}]'
+	h=$(awk '$1 == "\"#hash@example.org\"" { print $2 }' "$U")
+	PW=pw-hash H=$h perl -e 'exit(crypt($ENV{PW}, $ENV{H}) eq $ENV{H} ? 0 : 1)'
+	edge user del '#HASH@example.org' 2>/dev/null
+	run edge user ls --json
+	assert_output --partial '"mid#dle@example.org"'
+	refute_output --partial '"#hash@example.org"'
+}
+
 @test "user ls shows a table and --json" {
 	edge user add zed@example.org <<<'pw1' 2>/dev/null
 	edge user add amy@example.com <<<'pw2' 2>/dev/null

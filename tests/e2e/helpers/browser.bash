@@ -15,6 +15,10 @@
 #                 _DENY afterwards as the test needs.
 #   browser_run URL
 #                 run it in the foreground (as b0-proxy would), under timeout
+#   browser_wait [SECONDS]
+#                 wait (30 s) until every browser this test started has
+#                 exited: b0-proxy does not wait for its $BROWSER, so call
+#                 this before reading $B0_BROWSER_LOG after a login
 #   browser_stop  SIGTERM every browser this test started that still runs
 #                 (SIGKILL, with its chromium, after 5 s)
 #   browser_have  true if Node.js 20+, the npm packages and chromium are there
@@ -55,6 +59,19 @@ browser_run() {
 
 browser_pages() {
 	grep -v '^# ' "$B0_BROWSER_LOG" 2>/dev/null
+}
+
+browser_wait() {
+	wait_for "${1:-30}" _browsers_gone
+}
+
+_browsers_gone() {
+	local pid
+	[ -f "$T/browser.pids" ] || return 0
+	for pid in $(cat "$T/browser.pids"); do
+		kill -0 "$pid" 2>/dev/null && return 1
+	done
+	return 0
 }
 
 browser_stop() {
