@@ -294,7 +294,7 @@ web() {
 # provider with curl as the browser; prints "ok CODE" or "error DETAIL".
 # With $J set, its own cookie jar and page file (parallel sign-ins).
 fake_sign_in() {
-	local loc req v=$VERIFIER ch st i detail page=$T/page${J:-}.html
+	local loc req v=$VERIFIER ch st i detail page=$T/page${J:-}.html cont
 	printf '%s\n' "$1" >"$T/scenario.json"
 	rm -f "$T/jar${J:-}"
 	ch=$(printf %s "$v" | openssl dgst -sha256 -binary |
@@ -311,13 +311,17 @@ fake_sign_in() {
 	[[ "$loc" == "https://edge.test:$EPORT/upstream/callback?"* ]] ||
 		{ echo "the provider sent us to \"$loc\"" >&2; return 1; }
 	st=$(web -o "$page" -w '%{http_code}' "$loc")
+	# The waiting page reloads /login/continue for its own request.
+	cont=$(sed -n 's/.*http-equiv="refresh" content="1;url=\([^"]*\)".*/\1/p' \
+	    "$page")
+	cont=${cont//&amp;/&}
 	for i in $(seq 1 150); do
 		if [ "$st" != 200 ] || ! grep -q 'Signing you in' "$page"; then
 			break
 		fi
 		sleep 0.1
 		st=$(web -o "$page" -w '%{http_code} %{redirect_url}' \
-		    "https://edge.test:$EPORT/login/continue?req=$req")
+		    "https://edge.test:$EPORT$cont")
 		if [[ "$st" == "302 http://127.0.0.1:9/cb?code="* ]]; then
 			echo "ok ${st#*code=}"
 			return 0
