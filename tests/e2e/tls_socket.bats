@@ -172,6 +172,25 @@ proxy_cmd() {
 	run --separate-stderr tconnect r1 --token-file "$T/bad.at" </dev/null
 	assert_failure 1
 	[[ "$stderr" == "tlsconnect: 401 access token refused: "* ]]
+	# Signed with the edge's own key but expired; fresh but signed with a
+	# key the edge does not know.
+	key=$(ls "$T"/edge-state/keys/*.pem | head -1)
+	kid=$(basename "$key" .pem)
+	kid=${kid#*-}
+	install -m 600 "$key" "$T/edge-key.pem" # ours: b0-jwtsign checks
+	key=$T/edge-key.pem
+	"$B0_BUILD/tools/b0-jwtsign" --new-key "$T/other.pem"
+	now=$(date +%s)
+	for t in "old $key $((now - 700)) $((now - 100))" \
+	    "foreign $T/other.pem $now $((now + 300))"; do
+		set -- $t
+		printf '{"iss":"%s","sub":"alice@example.com","aud":"%s","client_id":"b0-proxy","email":"alice@example.com","email_verified":true,"iat":%d,"exp":%d,"jti":"0123456789abcdef0123456789abcdef","scope":"openid email"}' \
+		    "$ISS" "$ISS" "$3" "$4" |
+		    "$B0_BUILD/tools/b0-jwtsign" "$2" "$kid" at+jwt >"$T/$1.at"
+		run --separate-stderr tconnect r1 --token-file "$T/$1.at" </dev/null
+		assert_failure 1
+		[[ "$stderr" == "tlsconnect: 401 access token refused: "* ]]
+	done
 	# Not CONNECT, and CONNECT to another name.
 	run --separate-stderr tconnect r1 --authority sha-lab1.edge.test:22 \
 	    --host-header r1-lab1.edge.test </dev/null
