@@ -267,6 +267,31 @@ proxy_cmd() {
 	wait "$first" 2>/dev/null || true
 }
 
+@test "a target that refuses: the stream is reset, the log says why and who" {
+	device_login alice@example.com
+	pub_conf pub "$T/lab1.token" "log-level debug" \
+	    "socket dead tls/7999 127.0.0.1:7999"
+	kill -HUP "$(cat "$T/pub.pid")"
+	wait_for 10 bash -c "timeout 10 '$B0_BUILD/b0-publish' -f '$T/pub.conf' ls --json | jq -e '.sockets[] | select(.name == \"dead\") | .port == 443' >/dev/null"
+	# 200 comes at once (the stream starts without a round trip), so a
+	# refusal can only cut it: a TLS close without close_notify.
+	run --separate-stderr tconnect dead --token-file "$T/alice@example.com.at" < <(sleep 2)
+	assert_failure 3
+	wait_for 10 log_has edge 'socket dead-lab1\.edge\.test visitor .* \(alice@example\.com\): sent 0 received 0 .*: reset by peer: connect 127\.0\.0\.1:7999: Connection refused'
+}
+
+@test "b0-publish connect --type tls publishes a tls socket until Ctrl-C" {
+	device_login alice@example.com
+	DAEMON_KIND=b0 daemon_bg quick "$NS_LAB" "$B0_BUILD/b0-publish" \
+	    connect --port 7002 --type tls --edge "$EDGE_IP:443" \
+	    --token-file "$T/lab1.token" --edge-ca "$T/ca.crt"
+	wait_for 10 grep -qE '^p7002 +p7002-lab1\.edge\.test +443 +tls +any signed-in person ' "$T/quick.out"
+	run tconnect p7002 --token-file "$T/alice@example.com.at" </dev/null
+	assert_success
+	assert_output ready
+	tun_stop quick
+}
+
 # edge_pub_is FIELD VALUE: publisher lab1's FIELD in `b0-edge ls --json`.
 edge_pub_is() {
 	[ "$(edge_json | jq -r ".publishers[] | select(.name == \"lab1\") | $1")" = "$2" ]
