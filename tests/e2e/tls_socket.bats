@@ -172,6 +172,25 @@ proxy_cmd() {
 	run --separate-stderr tconnect r1 --token-file "$T/bad.at" </dev/null
 	assert_failure 1
 	[[ "$stderr" == "tlsconnect: 401 access token refused: "* ]]
+	# Signed with the edge's own key but expired; fresh but signed with a
+	# key the edge does not know.
+	key=$(ls "$T"/edge-state/keys/*.pem | head -1)
+	kid=$(basename "$key" .pem)
+	kid=${kid#*-}
+	install -m 600 "$key" "$T/edge-key.pem" # ours: b0-jwtsign checks
+	key=$T/edge-key.pem
+	"$B0_BUILD/tools/b0-jwtsign" --new-key "$T/other.pem"
+	now=$(date +%s)
+	for t in "old $key $((now - 700)) $((now - 100))" \
+	    "foreign $T/other.pem $now $((now + 300))"; do
+		set -- $t
+		printf '{"iss":"%s","sub":"alice@example.com","aud":"%s","client_id":"b0-proxy","email":"alice@example.com","email_verified":true,"iat":%d,"exp":%d,"jti":"0123456789abcdef0123456789abcdef","scope":"openid email"}' \
+		    "$ISS" "$ISS" "$3" "$4" |
+		    "$B0_BUILD/tools/b0-jwtsign" "$2" "$kid" at+jwt >"$T/$1.at"
+		run --separate-stderr tconnect r1 --token-file "$T/$1.at" </dev/null
+		assert_failure 1
+		[[ "$stderr" == "tlsconnect: 401 access token refused: "* ]]
+	done
 	# Not CONNECT, and CONNECT to another name.
 	run --separate-stderr tconnect r1 --authority sha-lab1.edge.test:22 \
 	    --host-header r1-lab1.edge.test </dev/null
@@ -246,6 +265,31 @@ proxy_cmd() {
 	log_has edge 'socket rev-lab1\.edge\.test visitor .* \(alice@example\.com\): closed: the publisher went away'
 	kill "$first" 2>/dev/null || true
 	wait "$first" 2>/dev/null || true
+}
+
+@test "a target that refuses: the stream is reset, the log says why and who" {
+	device_login alice@example.com
+	pub_conf pub "$T/lab1.token" "log-level debug" \
+	    "socket dead tls/7999 127.0.0.1:7999"
+	kill -HUP "$(cat "$T/pub.pid")"
+	wait_for 10 bash -c "timeout 10 '$B0_BUILD/b0-publish' -f '$T/pub.conf' ls --json | jq -e '.sockets[] | select(.name == \"dead\") | .port == 443' >/dev/null"
+	# 200 comes at once (the stream starts without a round trip), so a
+	# refusal can only cut it: a TLS close without close_notify.
+	run --separate-stderr tconnect dead --token-file "$T/alice@example.com.at" < <(sleep 2)
+	assert_failure 3
+	wait_for 10 log_has edge 'socket dead-lab1\.edge\.test visitor .* \(alice@example\.com\): sent 0 received 0 .*: reset by peer: connect 127\.0\.0\.1:7999: Connection refused'
+}
+
+@test "b0-publish connect --type tls publishes a tls socket until Ctrl-C" {
+	device_login alice@example.com
+	DAEMON_KIND=b0 daemon_bg quick "$NS_LAB" "$B0_BUILD/b0-publish" \
+	    connect --port 7002 --type tls --edge "$EDGE_IP:443" \
+	    --token-file "$T/lab1.token" --edge-ca "$T/ca.crt"
+	wait_for 10 grep -qE '^p7002 +p7002-lab1\.edge\.test +443 +tls +any signed-in person ' "$T/quick.out"
+	run tconnect p7002 --token-file "$T/alice@example.com.at" </dev/null
+	assert_success
+	assert_output ready
+	tun_stop quick
 }
 
 # edge_pub_is FIELD VALUE: publisher lab1's FIELD in `b0-edge ls --json`.
