@@ -8,6 +8,7 @@
 # The "real edge" group at the end runs b0-edge itself.
 
 load helpers/common
+load helpers/browser
 bats_require_minimum_version 1.5.0
 
 FAKE=$BATS_TEST_DIRNAME/helpers/proxy_fake_edge.py
@@ -26,6 +27,7 @@ setup() {
 
 teardown() {
 	local p
+	browser_stop
 	for p in "$T"/*.pid; do
 		[ -f "$p" ] || continue
 		kill "$(cat "$p")" 2>/dev/null || true
@@ -601,4 +603,19 @@ vis_ssh() {
 	# Stopping it stops its streams too.
 	kill "$(cat "$T/listen.pid")"
 	wait_for 5 bash -c "! kill -0 $(cat "$T/listen.pid") 2>/dev/null"
+}
+
+@test "edge: the browser flow in a real browser (chromium) lands on 'Signed in to edge.test'" {
+	browser_have || skip "no Node.js 20+, chromium or npm tools (scripts/deps)"
+	browser_env
+	export B0_BROWSER_EMAIL=alice@example.com
+	export B0_BROWSER_PASSWORD="pw of alice@example.com"
+	run --separate-stderr timeout 120 b0-proxy token
+	[ "$status" -eq 0 ]
+	[[ "$output" == eyJ* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$stderr" == *"b0-proxy: signed in to edge.test as alice@example.com"* ]]
+	# The browser shows b0-proxy's page after b0-proxy has its tokens.
+	wait_for 20 grep -q '^http://127.0.0.1:[0-9]*/callback Signed in to edge.test$' "$B0_BROWSER_LOG"
+	grep -q 'token: grant .* for alice@example.com (builtin, authorization_code)' "$T/edge.log"
 }
