@@ -179,9 +179,12 @@ assert e["access_token_valid"] and e["access_token_expires_at"] > time.time() + 
 @test "browser flow: PKCE on loopback, a wrong state is ignored, the page says Signed in" {
 	fake_start
 	cat >"$T/browser.sh" <<-EOF
-		#!/bin/sh
-		# A stand-in browser: follow /authorize, try a wrong state first.
+		#!/bin/bash
+		# A stand-in browser: follow /authorize, try a wrong state first,
+		# and keep an idle connection open as browsers do (preconnect).
 		echo "\$@" >"$T/browser.args"
+		port=\$(echo "\$1" | sed -n 's/.*redirect_uri=http%3A%2F%2F127.0.0.1%3A\([0-9]*\).*/\1/p')
+		exec 3<>/dev/tcp/127.0.0.1/\$port
 		loc=\$(curl -s --cacert "$T/ca.crt" \
 		    --connect-to "edge.test:$EPORT:127.0.0.1:$EPORT" \
 		    -o /dev/null -w '%{redirect_url}' "\$1")
@@ -191,8 +194,11 @@ assert e["access_token_valid"] and e["access_token_expires_at"] > time.time() + 
 		echo "browser noise on stdout"
 	EOF
 	chmod +x "$T/browser.sh"
+	local start=$SECONDS
 	BROWSER=$T/browser.sh run --separate-stderr timeout 30 b0-proxy token
 	[ "$status" -eq 0 ]
+	# The idle connection did not hold up the callback.
+	[ $((SECONDS - start)) -lt 5 ]
 	# stdout holds the token only: the browser's output went to /dev/null.
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == ey* ]]
