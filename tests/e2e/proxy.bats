@@ -385,6 +385,39 @@ assert e["access_token_valid"] and e["access_token_expires_at"] > time.time() + 
 	[ ! -s "$T/gone.err" ]
 }
 
+@test "ssh gone during a browser sign-in: b0-proxy ends the browser and exits" {
+	fake_start
+	cat >"$T/browser.sh" <<-EOF
+		#!/bin/sh
+		echo \$\$ >"$T/browser.pid"
+		exec sleep 1000
+	EOF
+	chmod +x "$T/browser.sh"
+	local start=$SECONDS
+	# ssh's end of the stdout pipe closes at once; stdin stays open.
+	BROWSER=$T/browser.sh run bash -c \
+	    'exec 3< <(exec sleep 30 >/dev/null 2>&1)
+	    echo $! >"$T/stdin.pid"
+	    timeout 30 b0-proxy --host r1.edge.test <&3 2>"$T/gone.err" | true
+	    echo "${PIPESTATUS[0]}"'
+	echo "status $output after $((SECONDS - start)) s: $(cat "$T/gone.err")"
+	[ "$output" = 1 ]
+	[ $((SECONDS - start)) -lt 10 ]
+	grep -q '^b0-proxy: the ssh client went away$' "$T/gone.err"
+	wait_for 5 bash -c "! kill -0 $(cat "$T/browser.pid") 2>/dev/null"
+	rm -f "$T/browser.pid"
+}
+
+@test "debug lines carry no tokens" {
+	fake_start
+	login_device
+	B0_PROXY_DEBUG=1 run --separate-stderr b0-proxy token
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"cached access token"* ]]
+	[[ "$stderr" != *eyJ* ]]
+	! grep -q eyJ "$T/login.err"
+}
+
 @test "the edge's certificate is verified against the socket name" {
 	echo_start
 	fake_start
