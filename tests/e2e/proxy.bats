@@ -174,6 +174,10 @@ assert e["access_token_valid"] and e["access_token_expires_at"] > time.time() + 
 	login_device
 	grep -q '^DEVICE slow_down' "$T/fake.log"
 	[ "$(grants device_code)" -eq 1 ]
+	# Polls: pending, slow_down, then one interval (1 s) + 5 s later.
+	awk '/^POLL / { t[n++] = $2 } END {
+	    if (n != 3) exit 1
+	    if (t[1] - t[0] < 0.9 || t[2] - t[1] < 5.9) exit 1 }' "$T/fake.log"
 }
 
 @test "browser flow: PKCE on loopback, a wrong state is ignored, the page says Signed in" {

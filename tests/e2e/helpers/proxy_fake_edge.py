@@ -146,6 +146,7 @@ class H(http.server.BaseHTTPRequestHandler):
             self.reply(200, json.dumps(issue(c[0])))
         elif gt == "urn:ietf:params:oauth:grant-type:device_code":
             dc = form.get("device_code", "")
+            log("POLL %.3f" % time.time())
             with LOCK:
                 polls = DEVICES.get(dc)
                 if polls is not None:
