@@ -106,16 +106,22 @@ is_hex32(const char *s)
 /* --- pending requests --------------------------------------------------- */
 
 struct preq *
-preq_new(struct grants *g, enum preq_kind kind, int64_t now)
+preq_new(struct grants *g, enum preq_kind kind, int64_t now, const char *owner)
 {
-	struct preq *p;
+	struct preq *p, *first = NULL;
+	size_t n = 0;
 
-	if (g->npreq >= PENDING_MAX) {
-		/* The oldest goes: a flood cannot lock everyone out. */
+	TAILQ_FOREACH(p, &g->preqs, entry)
+	if (strcmp(p->owner, owner) == 0 && n++ == 0)
+		first = p;
+	/* A flood from one client pushes out its own requests only. */
+	if (n >= OWNER_MAX)
+		preq_del(g, first);
+	else if (g->npreq >= PENDING_MAX)
 		preq_del(g, TAILQ_FIRST(&g->preqs));
-	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
+	b0_strlcpy(p->owner, owner, sizeof(p->owner));
 	if (random_hex(p->id, sizeof(p->id)) != 0) {
 		free(p);
 		return NULL;
@@ -205,18 +211,24 @@ acode_find(struct grants *g, const char *code)
 /* --- device codes ------------------------------------------------------- */
 
 struct dcode *
-dcode_new(struct grants *g, const char *scope, int64_t now, char *device_code,
-    size_t dcsz)
+dcode_new(struct grants *g, const char *scope, int64_t now, const char *owner,
+    char *device_code, size_t dcsz)
 {
-	struct dcode *d;
+	struct dcode *d, *first = NULL;
 	uint8_t b[8];
-	size_t i;
+	size_t i, n = 0;
 	int tries;
 
-	if (g->ndcode >= PENDING_MAX)
+	TAILQ_FOREACH(d, &g->dcodes, entry)
+	if (strcmp(d->owner, owner) == 0 && n++ == 0)
+		first = d;
+	if (n >= OWNER_MAX)
+		dcode_del(g, first);
+	else if (g->ndcode >= PENDING_MAX)
 		dcode_del(g, TAILQ_FIRST(&g->dcodes));
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
+	b0_strlcpy(d->owner, owner, sizeof(d->owner));
 	for (tries = 0; tries < 8; tries++) {
 		if (RAND_bytes(b, sizeof(b)) != 1)
 			goto fail;
@@ -397,7 +409,7 @@ grants_save(struct grants *g, struct b0_errmsg *em)
 			break;
 		b0_strlcpy(scope, gr->scope, sizeof(scope));
 		scope_swap(scope, ' ', ',');
-		r = b0_buf_putf(b, "%s %s %s %s %lld %lld", gr->id,
+		r = b0_buf_putf(b, "%s \"%s\" %s %s %lld %lld", gr->id,
 		    gr->who.email, gr->who.src, scope, (long long)gr->created,
 		    (long long)gr->last_used);
 		if (r == 0)
@@ -600,33 +612,67 @@ grant_revoke(struct grants *g, const char *id, struct b0_errmsg *em)
 	return grants_save(g, em);
 }
 
-int
-grant_use(struct grants *g, const char *token, int64_t now, int64_t refresh_ttl,
-    char *newtok, size_t newtoksz, struct grant **gp, struct b0_errmsg *em)
+/*
+ * The grant of refresh token token: *grp, and in *prevp whether the token
+ * is one of its rotated-away ones.  Returns 0 or B0_ERR_AUTH.
+ */
+static int
+grant_lookup(
+    struct grants *g, const char *token, struct grant **grp, int *prevp)
 {
-	struct grant *gr, saved;
+	struct grant *gr;
 	char id[GRANT_ID_SIZE];
-	const char *secret;
 	uint8_t h[32];
 	unsigned i;
-	int r;
 
-	*gp = NULL;
+	*grp = NULL;
+	*prevp = 0;
 	if (strlen(token) != 5 + 32 + 1 + 43 ||
 	    !b0_str_has_prefix(token, "b0rt.") || token[37] != '.')
 		return B0_ERR_AUTH;
 	memcpy(id, token + 5, 32);
 	id[32] = '\0';
-	secret = token + 38;
 	if (!is_hex32(id) || (gr = grant_find(g, id)) == NULL)
 		return B0_ERR_AUTH;
-	grants_hash(secret, strlen(secret), h);
-	if (!b0_ct_eq(h, gr->cur, 32)) {
-		for (i = 0; i < gr->nprev; i++)
-			if (b0_ct_eq(h, gr->prev[i], 32))
-				break;
-		if (i == gr->nprev)
-			return B0_ERR_AUTH;
+	grants_hash(token + 38, 43, h);
+	if (b0_ct_eq(h, gr->cur, 32)) {
+		*grp = gr;
+		return 0;
+	}
+	for (i = 0; i < gr->nprev; i++)
+		if (b0_ct_eq(h, gr->prev[i], 32)) {
+			*grp = gr;
+			*prevp = 1;
+			return 0;
+		}
+	return B0_ERR_AUTH;
+}
+
+int
+grant_revoke_token(struct grants *g, const char *token, char *id, size_t idsz,
+    struct b0_errmsg *em)
+{
+	struct grant *gr;
+	int prev;
+
+	if (grant_lookup(g, token, &gr, &prev) != 0)
+		return B0_ERR_AUTH;
+	b0_strlcpy(id, gr->id, idsz);
+	grant_del(g, gr);
+	return grants_save(g, em);
+}
+
+int
+grant_use(struct grants *g, const char *token, int64_t now, int64_t refresh_ttl,
+    char *newtok, size_t newtoksz, struct grant **gp, struct b0_errmsg *em)
+{
+	struct grant *gr, saved;
+	int prev, r;
+
+	*gp = NULL;
+	if (grant_lookup(g, token, &gr, &prev) != 0)
+		return B0_ERR_AUTH;
+	if (prev) {
 		b0_err_set(em,
 		    "a rotated-away refresh token of grant %s (%s) was "
 		    "used again: grant revoked",

@@ -33,9 +33,11 @@
 #define GRANT_USER_CODE_SIZE 9
 #define GRANT_PREV 4 /* rotated-away secrets remembered per grant */
 
-#define GRANTS_MAX 10000   /* refresh grants; the least recent goes */
-#define PENDING_MAX 4096   /* requests, codes, device codes each */
-#define SESSIONS_MAX 20000 /* browser sessions */
+#define GRANTS_MAX 10000    /* refresh grants; the least recent goes */
+#define PENDING_MAX 4096    /* requests, codes, device codes each */
+#define OWNER_MAX 32	    /* pending requests, device codes per client */
+#define GRANT_OWNER_SIZE 48 /* a client address (IPv6: its /64) */
+#define SESSIONS_MAX 20000  /* browser sessions */
 
 #define PREQ_TTL 600	  /* a pending request, s */
 #define CODE_TTL 60	  /* an authorization code, s */
@@ -58,6 +60,7 @@ enum preq_kind {
 /* A pending authorization request: someone is signing in for it. */
 struct preq {
 	char id[GRANT_ID_SIZE];
+	char owner[GRANT_OWNER_SIZE]; /* who asked: a flood evicts its own */
 	enum preq_kind kind;
 	int64_t expires;
 	char redirect_uri[GRANT_URI_SIZE];
@@ -104,6 +107,7 @@ enum dcode_state {
 struct dcode {
 	uint8_t hash[32];
 	char user_code[GRANT_USER_CODE_SIZE]; /* 8 letters, no dash */
+	char owner[GRANT_OWNER_SIZE];
 	int64_t expires;
 	uint64_t last_poll_ms; /* monotonic; 0: not polled yet */
 	unsigned interval;
@@ -156,8 +160,13 @@ int grants_random_b64(char *out, size_t outsz);
 /* grants_hash(s, n, out): SHA-256 of n bytes of s. */
 void grants_hash(const char *s, size_t n, uint8_t out[32]);
 
-/* Pending requests: a new one with a random id; by id; delete. */
-struct preq *preq_new(struct grants *g, enum preq_kind kind, int64_t now);
+/*
+ * Pending requests: a new one with a random id for client owner (when
+ * owner has OWNER_MAX, its oldest goes; when all are taken, the oldest
+ * of all); by id; delete.
+ */
+struct preq *preq_new(
+    struct grants *g, enum preq_kind kind, int64_t now, const char *owner);
 struct preq *preq_find(struct grants *g, const char *id, int64_t now);
 void preq_del(struct grants *g, struct preq *p);
 
@@ -172,11 +181,12 @@ struct acode *acode_new(struct grants *g, const struct preq *p,
 struct acode *acode_find(struct grants *g, const char *code);
 
 /*
- * dcode_new(g, scope, now, device_code, dcsz): a device code; the secret
- * into device_code, the user code in the record.
+ * dcode_new(g, scope, now, owner, device_code, dcsz): a device code for
+ * client owner (limited as preq_new()); the secret into device_code, the
+ * user code in the record.
  */
 struct dcode *dcode_new(struct grants *g, const char *scope, int64_t now,
-    char *device_code, size_t dcsz);
+    const char *owner, char *device_code, size_t dcsz);
 struct dcode *dcode_find(struct grants *g, const char *device_code);
 /* By user code, as typed: case and dashes ignored; unexpired only. */
 struct dcode *dcode_find_user(struct grants *g, const char *typed, int64_t now);
@@ -208,6 +218,14 @@ int grant_issue(struct grants *g, const struct who *who, const char *scope,
 int grant_use(struct grants *g, const char *token, int64_t now,
     int64_t refresh_ttl, char *newtok, size_t newtoksz, struct grant **gp,
     struct b0_errmsg *em);
+
+/*
+ * grant_revoke_token(g, token, id, idsz, em): revoke the grant of refresh
+ * token token (its current or a rotated-away one) and save; its id into
+ * id.  Returns 0, B0_ERR_AUTH (no such grant) or an error saving.
+ */
+int grant_revoke_token(struct grants *g, const char *token, char *id,
+    size_t idsz, struct b0_errmsg *em);
 
 /* grant_find(g, id), grant_revoke(g, id, em): by id; revoke and save. */
 struct grant *grant_find(struct grants *g, const char *id);

@@ -5,7 +5,11 @@
  * remembered between requests, users.c the built-in accounts, upstream.c
  * the upstream providers, pages.c the HTML.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <ctype.h>
 #include <dirent.h>
@@ -125,17 +129,34 @@ idp_issuer(const struct idp *idp)
 
 /* --- small helpers ------------------------------------------------------ */
 
-/* The address part of "ip:port" / "[v6]:port", for rate limits. */
+/*
+ * The client behind peer ("ip:port", "[v6]:port") for limits: its IPv4
+ * address, or the /64 of its IPv6 address (what one household gets).
+ */
 static void
 peer_addr(const char *peer, char *out, size_t outsz)
 {
 	const char *colon = strrchr(peer, ':');
 	size_t n = colon != NULL ? (size_t)(colon - peer) : strlen(peer);
+	char a[64];
+	struct in6_addr in6;
 
-	if (n >= outsz)
-		n = outsz - 1;
-	memcpy(out, peer, n);
-	out[n] = '\0';
+	if (n >= sizeof(a))
+		n = sizeof(a) - 1;
+	memcpy(a, peer, n);
+	a[n] = '\0';
+	if (n > 2 && a[0] == '[' && a[n - 1] == ']') {
+		a[n - 1] = '\0';
+		if (inet_pton(AF_INET6, a + 1, &in6) == 1) {
+			memset(in6.s6_addr + 8, 0, 8);
+			if (inet_ntop(AF_INET6, &in6, a, sizeof(a)) != NULL) {
+				snprintf(out, outsz, "%s/64", a);
+				return;
+			}
+		}
+		memmove(a, a + 1, n);
+	}
+	b0_strlcpy(out, a, outsz);
 }
 
 static struct fail_slot *
@@ -861,21 +882,10 @@ redirect(struct idp *idp, struct hresp *rs, struct b0_buf *loc)
 static void
 page_waiting(struct hresp *rs, const char *req)
 {
-	rs->status = 200;
-	rs->content_type = "text/html; charset=utf-8";
-	rs->is_html = 1;
-	b0_buf_reset(rs->body);
-	(void)b0_buf_putf(rs->body,
-	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	    "<meta name=\"viewport\" content=\"width=device-width, "
-	    "initial-scale=1\">"
-	    "<meta http-equiv=\"refresh\" "
-	    "content=\"1;url=/login/continue?req=%s\">"
-	    "<title>Signing you in...</title><style>body{font-family:"
-	    "system-ui,sans-serif;max-width:30rem;margin:3rem auto;"
-	    "padding:0 1rem}</style></head><body><h1>Signing you in...</h1>"
-	    "<p class=\"sub\">One moment.</p></body></html>\n",
-	    req);
+	char url[128];
+
+	snprintf(url, sizeof(url), "/login/continue?req=%s", req);
+	page_pending(rs, "Signing you in...", "One moment.", url);
 }
 
 /* The RFC 6749 4.1.2.1 error redirect to a checked redirect URI. */
@@ -1030,6 +1040,7 @@ discovery(struct idp *idp, struct hresp *rs)
 	    {"userinfo_endpoint", "/userinfo"},
 	    {"jwks_uri", "/jwks.json"},
 	    {"end_session_endpoint", "/logout"},
+	    {"revocation_endpoint", "/revoke"},
 	};
 	struct b0_jsonw w;
 	char url[ISSUER_SIZE + 32];
@@ -1061,6 +1072,10 @@ discovery(struct idp *idp, struct hresp *rs)
 	b0_jsonw_str(&w, "S256");
 	b0_jsonw_arr_end(&w);
 	b0_jsonw_key(&w, "token_endpoint_auth_methods_supported");
+	b0_jsonw_arr_begin(&w);
+	b0_jsonw_str(&w, "none");
+	b0_jsonw_arr_end(&w);
+	b0_jsonw_key(&w, "revocation_endpoint_auth_methods_supported");
 	b0_jsonw_arr_begin(&w);
 	b0_jsonw_str(&w, "none");
 	b0_jsonw_arr_end(&w);
@@ -1113,9 +1128,11 @@ authorize(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	struct bsess *s;
 	struct preq *p;
 	struct b0_buf loc;
+	char owner[GRANT_OWNER_SIZE];
 	int r;
 
 	b0_err_clear(&em);
+	peer_addr(rq->peer, owner, sizeof(owner));
 	if ((r = params(rq->query, strlen(rq->query), &ps, &em)) != 0) {
 		page_error(rs, 400, "Invalid request", b0_err_text(&em, r));
 		return;
@@ -1171,7 +1188,7 @@ authorize(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	} else if (nonce != NULL && !vschar(nonce, GRANT_STATE_SIZE)) {
 		authorize_error(idp, rs, uri, state, "invalid_request",
 		    "nonce is not visible ASCII of at most 512 characters");
-	} else if ((p = preq_new(idp->g, PREQ_CODE, now_s())) == NULL) {
+	} else if ((p = preq_new(idp->g, PREQ_CODE, now_s(), owner)) == NULL) {
 		authorize_error(idp, rs, uri, state, "temporarily_unavailable",
 		    "out of memory");
 	} else {
@@ -1227,16 +1244,19 @@ login_get(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	const char *req;
 	struct bsess *s;
 	struct preq *p;
+	char owner[GRANT_OWNER_SIZE];
 	int r;
 
 	b0_err_clear(&em);
+	peer_addr(rq->peer, owner, sizeof(owner));
 	if ((r = params(rq->query, strlen(rq->query), &ps, &em)) != 0) {
 		page_error(rs, 400, "Invalid request", b0_err_text(&em, r));
 		return;
 	}
 	req = param(&ps, "req");
 	if (req == NULL) {
-		if ((p = preq_new(idp->g, PREQ_LOGIN, now_s())) == NULL) {
+		if ((p = preq_new(idp->g, PREQ_LOGIN, now_s(), owner)) ==
+		    NULL) {
 			page_error(rs, 503, "Busy", "Try again later.");
 			goto out;
 		}
@@ -1571,9 +1591,11 @@ device_post(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	struct preq *p;
 	struct b0_buf loc;
 	int64_t now = now_s(), wait;
+	char owner[GRANT_OWNER_SIZE];
 	int r, ok_s = 0, ok_c = 0;
 
 	b0_err_clear(&em);
+	peer_addr(rq->peer, owner, sizeof(owner));
 	cv[0] = bc[0] = sbind[0] = cbind[0] = '\0';
 	if ((r = form_body(rq, &ps, &em)) != 0) {
 		page_error(rs, r == B0_ERR_TOO_BIG ? 413 : 400,
@@ -1621,7 +1643,7 @@ device_post(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 			device_confirm(idp, rs, d, cv, &s->who);
 			goto out;
 		}
-		if ((p = preq_new(idp->g, PREQ_DEVICE, now)) == NULL) {
+		if ((p = preq_new(idp->g, PREQ_DEVICE, now, owner)) == NULL) {
 			page_error(rs, 503, "Busy", "Try again later.");
 			goto out;
 		}
@@ -1988,9 +2010,11 @@ device_authorization(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	const char *scope;
 	struct b0_jsonw w;
 	struct dcode *d;
+	char owner[GRANT_OWNER_SIZE];
 	int r;
 
 	b0_err_clear(&em);
+	peer_addr(rq->peer, owner, sizeof(owner));
 	if ((r = form_body(rq, &ps, &em)) != 0) {
 		oauth_error(rs, 400, "invalid_request", b0_err_text(&em, r));
 		return;
@@ -2004,8 +2028,8 @@ device_authorization(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 		    rs, 400, "invalid_scope", "scope must contain openid");
 		goto out;
 	}
-	if ((d = dcode_new(idp->g, SCOPE_GRANTED, now_s(), dc, sizeof(dc))) ==
-	    NULL) {
+	if ((d = dcode_new(idp->g, SCOPE_GRANTED, now_s(), owner, dc,
+		 sizeof(dc))) == NULL) {
 		oauth_error(rs, 503, "temporarily_unavailable", "try again");
 		goto out;
 	}
@@ -2035,6 +2059,49 @@ device_authorization(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	b0_info(idp->log, "%s: device_authorization: code issued", rq->peer);
 out:
 	OPENSSL_cleanse(dc, sizeof(dc));
+	b0_http_params_cleanup(&ps);
+}
+
+/*
+ * RFC 7009: b0-proxy logout hands back its refresh token, and the grant
+ * ends.  Unknown tokens (and access tokens, which simply expire) get the
+ * same 200.
+ */
+static void
+token_revoke(struct idp *idp, const struct hreq *rq, struct hresp *rs)
+{
+	struct b0_http_params ps;
+	struct b0_errmsg em;
+	char id[GRANT_ID_SIZE];
+	const char *tok;
+	int r;
+
+	b0_err_clear(&em);
+	if ((r = form_body(rq, &ps, &em)) != 0) {
+		oauth_error(rs, 400, "invalid_request", b0_err_text(&em, r));
+		return;
+	}
+	if (token_client(rs, &ps, 0) != 0)
+		goto out;
+	if ((tok = param(&ps, "token")) == NULL) {
+		oauth_error(rs, 400, "invalid_request", "token is missing");
+		goto out;
+	}
+	r = grant_revoke_token(idp->g, tok, id, sizeof(id), &em);
+	if (r == 0)
+		b0_notice(idp->log, "%s: revoke: grant %s ended by its client",
+		    rq->peer, id);
+	else if (r != B0_ERR_AUTH) {
+		b0_error(
+		    idp->log, "%s: revoke: %s", rq->peer, b0_err_text(&em, r));
+		oauth_error(rs, 503, "temporarily_unavailable",
+		    "cannot save the grants");
+		goto out;
+	}
+	hresp_json(rs, 200);
+	b0_buf_reset(rs->body);
+	(void)b0_buf_put_str(rs->body, "{}");
+out:
 	b0_http_params_cleanup(&ps);
 }
 
@@ -2164,6 +2231,11 @@ idp_handle(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 			device_post(idp, rq, rs);
 		else
 			method_not_allowed(rs, "GET, POST");
+	} else if (strcmp(path, "/revoke") == 0) {
+		if (post)
+			token_revoke(idp, rq, rs);
+		else
+			method_not_allowed(rs, "POST");
 	} else if (strcmp(path, "/userinfo") == 0) {
 		if (get || post)
 			userinfo(idp, rq, rs);

@@ -110,6 +110,11 @@ static const char page_css[] =
     "width:44px;height:44px;border-radius:50%;margin:0 0 16px}\n"
     ".icon.ok{background:rgba(22,163,74,.12);color:#16a34a}\n"
     ".icon.bad{background:var(--err-bg);color:var(--err-fg)}\n"
+    ".spinner{width:36px;height:36px;margin:4px 0 20px;border-radius:50%;"
+    "border:3px solid var(--line);border-top-color:var(--accent);"
+    "animation:spin .8s linear infinite}\n"
+    "@keyframes spin{to{transform:rotate(360deg)}}\n"
+    "@media (prefers-reduced-motion:reduce){.spinner{animation:none}}\n"
     "footer{margin-top:20px;color:var(--muted);font-size:12px;"
     "text-align:center}\n"
     "@media (max-width:480px){body{padding:16px 12px;justify-content:"
@@ -240,8 +245,8 @@ error_box(struct page *pg, const char *error)
 }
 
 static void
-page_begin(
-    struct hresp *rs, struct page *pg, const char *title, const char *domain)
+page_begin(struct hresp *rs, struct page *pg, const char *title,
+    const char *domain, const char *refresh)
 {
 	pg->b = rs->body;
 	pg->r = pg->b == NULL ? B0_ERR_ARG : 0;
@@ -260,7 +265,13 @@ page_begin(
 		put(pg, " \xc2\xb7 ");
 		esc(pg, domain);
 	}
-	put(pg, " \xc2\xb7 b0</title>\n<style>\n");
+	put(pg, " \xc2\xb7 b0</title>\n");
+	if (refresh != NULL) {
+		put(pg, "<meta http-equiv=\"refresh\" content=\"1;url=");
+		esc(pg, refresh);
+		put(pg, "\">\n");
+	}
+	put(pg, "<style>\n");
 	put(pg, page_css);
 	put(pg, "</style>\n</head>\n<body>\n<main>\n<div class=\"brand\">");
 	put(pg, page_logo);
@@ -306,7 +317,7 @@ page_login(struct hresp *rs, int status, const char *edge_domain,
 	size_t i;
 	int has_email = email != NULL && *email != '\0';
 
-	page_begin(rs, &pg, "Sign in", edge_domain);
+	page_begin(rs, &pg, "Sign in", edge_domain, NULL);
 	put(&pg, "<h1>Sign in</h1>\n<p class=\"sub\">");
 	if (edge_domain != NULL && *edge_domain != '\0') {
 		put(&pg, "to continue to <strong>");
@@ -378,7 +389,7 @@ page_device_entry(struct hresp *rs, int status, const char *csrf,
 {
 	struct page pg;
 
-	page_begin(rs, &pg, "Connect a device", NULL);
+	page_begin(rs, &pg, "Connect a device", NULL, NULL);
 	put(&pg, "<h1>Connect a device</h1>\n<p class=\"sub\">Enter the "
 		 "code your terminal shows.</p>\n");
 	error_box(&pg, error);
@@ -405,7 +416,7 @@ page_device_confirm(struct hresp *rs, const char *csrf, const char *user_code,
 {
 	struct page pg;
 
-	page_begin(rs, &pg, "Confirm the device", NULL);
+	page_begin(rs, &pg, "Confirm the device", NULL, NULL);
 	put(&pg, "<h1>Confirm the device</h1>\n<p class=\"sub\">Check that "
 		 "this code matches the one in your terminal.</p>\n"
 		 "<div class=\"code\" id=\"user_code\">");
@@ -436,7 +447,7 @@ page_message(
 {
 	struct page pg;
 
-	page_begin(rs, &pg, title, NULL);
+	page_begin(rs, &pg, title, NULL, NULL);
 	/* The contract's success title (docs/identity.md) gets a check. */
 	if (status == 200 && title != NULL &&
 	    strncmp(title, "Signed in", 9) == 0)
@@ -454,7 +465,7 @@ page_error(struct hresp *rs, int status, const char *title, const char *detail)
 {
 	struct page pg;
 
-	page_begin(rs, &pg, title, NULL);
+	page_begin(rs, &pg, title, NULL, NULL);
 	put(&pg, page_icon_cross);
 	put(&pg, "<h1>");
 	esc(&pg, title);
@@ -462,4 +473,20 @@ page_error(struct hresp *rs, int status, const char *title, const char *detail)
 	esc(&pg, detail);
 	put(&pg, "</p>\n");
 	page_end(rs, &pg, status);
+}
+
+void
+page_pending(
+    struct hresp *rs, const char *title, const char *detail, const char *url)
+{
+	struct page pg;
+
+	page_begin(rs, &pg, title, NULL, url);
+	put(&pg, "<div class=\"spinner\" role=\"status\" "
+		 "aria-label=\"Working\"></div>\n<h1>");
+	esc(&pg, title);
+	put(&pg, "</h1>\n<p class=\"sub\">");
+	esc(&pg, detail);
+	put(&pg, "</p>\n");
+	page_end(rs, &pg, 200);
 }

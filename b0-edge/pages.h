@@ -49,6 +49,15 @@ void page_error(
     struct hresp *rs, int status, const char *title, const char *detail);
 
 /*
+ * page_pending(rs, title, detail, url): a waiting page: h1 title, p.sub detail
+ * and a spinner; the browser loads url (a path on the edge, e.g.
+ * "/login/continue?req=..."; escaped here) after a second.  Status 200; no
+ * p.detail (that marks error pages).
+ */
+void page_pending(
+    struct hresp *rs, const char *title, const char *detail, const char *url);
+
+/*
  * html_escape(out, s): append s to out with & < > " ' escaped.  Returns 0
  * or B0_ERR_TOO_BIG.
  */

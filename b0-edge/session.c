@@ -782,7 +782,6 @@ pconn_stream_end(
 	uint64_t ms = st->end_ms - st->start_ms;
 	const char *who = tconn_stream_who(pc);
 
-	(void)c;
 	/*
 	 * One line per visitor connection (bytes as seen by the visitor),
 	 * with the identity for tls sockets.
@@ -797,6 +796,8 @@ pconn_stream_end(
 	tconn_stream_forget(pc);
 	pc->streaming = 0;
 	pc->opened = 0;
+	if (b0_chan_is_closed(c))
+		return; /* the tunnel is lost: closed() follows, no reuse */
 	if (pc->s == NULL) {
 		/* Its session is gone: this channel retires now. */
 		b0_chan_close(pc->chan, 0, "session ended");

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +78,7 @@ struct provider {
 	int discovering;   /* a discovery job runs */
 	uint64_t tried_at; /* loop time discovery last started */
 	uint64_t retry_ms; /* the next backoff */
-	uint64_t jwks_at;  /* loop time of the last JWKS fetch */
+	uint64_t jwks_at;  /* loop time of the last refetch (unknown kid) */
 	struct b0_timer retry;
 };
 
@@ -596,9 +597,15 @@ job_new(struct upstreams *u, enum job_kind kind, size_t prov)
 static int
 job_start(struct upstreams *u, struct job *j)
 {
+	sigset_t all, old;
 	int e;
 
-	if ((e = pthread_create(&j->th, NULL, job_main, j)) != 0) {
+	/* Signals stay with the loop's thread: workers block them all. */
+	sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&j->th, NULL, job_main, j);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
 		b0_log(&u->log, B0_LOG_ERR, "upstream: no thread: %s",
 		    strerror(e));
 		job_free(j);
@@ -642,7 +649,7 @@ prov_discover(struct provider *p)
 		return;
 	}
 	p->discovering = 1;
-	p->tried_at = p->jwks_at = b0_loop_now(u->loop);
+	p->tried_at = b0_loop_now(u->loop);
 }
 
 static void
@@ -694,7 +701,8 @@ exchange_verify(struct upstreams *u, struct exchange *x)
 		r = b0_jwt_verify(
 		    x->id_token, strlen(x->id_token), p->jwks, &opts, &t, &em);
 	if (r == B0_ERR_NOT_FOUND && !x->refetched && p->jwks_uri != NULL &&
-	    b0_loop_now(u->loop) - p->jwks_at >= UP_JWKS_MIN_GAP_MS) {
+	    (p->jwks_at == 0 ||
+		b0_loop_now(u->loop) - p->jwks_at >= UP_JWKS_MIN_GAP_MS)) {
 		/* The provider may have rotated its keys: ask once more. */
 		if (exchange_refetch(u, x) == 0)
 			return;

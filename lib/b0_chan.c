@@ -1064,7 +1064,7 @@ b0_chan_stream_start_tls(struct b0_chan *c, int fd, SSL *ssl,
     size_t in_len)
 {
 	const uint8_t *p = first_in;
-	size_t off, n;
+	size_t off, n, queued;
 	int r;
 
 	if (c->s == S_RUN)
@@ -1074,18 +1074,22 @@ b0_chan_stream_start_tls(struct b0_chan *c, int fd, SSL *ssl,
 	if (first_len > FIRST_MAX || in_len > FIRST_MAX)
 		return B0_ERR_TOO_BIG;
 	b0_buf_init(&c->sout, FIRST_MAX);
-	if ((first_len > 0 && b0_buf_put(&c->sout, first_out, first_len) != 0))
+	if (first_len > 0 && b0_buf_put(&c->sout, first_out, first_len) != 0)
 		return B0_ERR_ALLOC;
-	for (off = 0; off < in_len; off += n) {
-		n = in_len - off < B0_CHAN_CHUNK ? in_len - off : B0_CHAN_CHUNK;
-		if (b0_proto_frame(&c->out, B0_F_DATA, p + off, n) != 0) {
-			b0_buf_cleanup(&c->sout);
-			return B0_ERR_ALLOC;
-		}
-	}
 	if ((r = b0_loop_add(c->loop, fd, B0_LOOP_READ, on_vis, c)) != 0) {
 		b0_buf_cleanup(&c->sout);
 		return r;
+	}
+	queued = b0_buf_len(&c->out);
+	for (off = 0; off < in_len; off += n) {
+		n = in_len - off < B0_CHAN_CHUNK ? in_len - off : B0_CHAN_CHUNK;
+		if (b0_proto_frame(&c->out, B0_F_DATA, p + off, n) != 0) {
+			/* Undo: no DATA may go out without the stream. */
+			b0_buf_unreserve(&c->out, b0_buf_len(&c->out) - queued);
+			b0_loop_del(c->loop, fd);
+			b0_buf_cleanup(&c->sout);
+			return B0_ERR_ALLOC;
+		}
 	}
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
@@ -1142,6 +1146,12 @@ b0_chan_stream_reset(struct b0_chan *c, const char *reason)
 	enter(c);
 	stream_reset_local(c, reason, reason);
 	leave(c);
+}
+
+int
+b0_chan_is_closed(const struct b0_chan *c)
+{
+	return c->closed;
 }
 
 int

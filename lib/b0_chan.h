@@ -137,6 +137,12 @@ int b0_chan_stream_refuse(struct b0_chan *c, const char *reason);
 /* b0_chan_stream_reset(c, reason): abort the running stream (RST both ways). */
 void b0_chan_stream_reset(struct b0_chan *c, const char *reason);
 
+/*
+ * Is c closed (closed() called or about to be)?  A stream_end() callback
+ * of a channel that is closing must not hand it another stream.
+ */
+int b0_chan_is_closed(const struct b0_chan *c);
+
 /* Is a stream running (started or refused, not yet ended)? */
 int b0_chan_stream_active(const struct b0_chan *c);
 

@@ -109,7 +109,7 @@ status_of() {
 @test "Expect: 100-continue gets 100 before the body is sent" {
 	run curl -sS -o /dev/null -w '%{http_code}\n' --cacert "$T/ca.crt" \
 	    --resolve "edge.test:$PORT:127.0.0.1" -H 'Expect: 100-continue' \
-	    --data-binary @"$T/edge.conf" "https://edge.test:$PORT/token"
+	    --data-binary @"$T/edge.conf" "https://edge.test:$PORT/no-such-page"
 	assert_success
 	assert_output 404
 	run bash -c "printf 'POST / HTTP/1.1\r\nHost: edge.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n' |

@@ -389,7 +389,7 @@ oauth_error() {
 	# The file keeps hashes only, 0600.
 	[ "$(stat -c %a "$T/edge-state/grants")" = 600 ]
 	! grep -qF -e "${RT1:38}" -e "${RT2:38}" "$T/edge-state/grants"
-	grep -q "^${RT1:5:32} alice@example.com builtin " "$T/edge-state/grants"
+	grep -q "^${RT1:5:32} \"alice@example.com\" builtin " "$T/edge-state/grants"
 
 	# A restart logs nobody out.
 	b0_stop "$T" edge
@@ -698,4 +698,34 @@ refused() {
 	code_flow
 	[ "$(jq -r .expires_in "$T/tok")" = 120 ]
 	[ "$(claims "$(jq -r .access_token "$T/tok")" | jq -r '.exp - .iat')" = 120 ]
+}
+
+@test "revoke (RFC 7009): the grant of a handed-back refresh token ends" {
+	[ "$(c "$ISS/.well-known/openid-configuration" | jq -r .revocation_endpoint)" = "$ISS/revoke" ]
+	code_flow
+	RT=$(jq -r .refresh_token "$T/tok")
+	post /revoke -d client_id=b0-proxy -d token_type_hint=refresh_token \
+	    --data-urlencode "token=$RT" >/dev/null
+	[ "$(status)" = 200 ]
+	grep -q "revoke: grant ${RT:5:32} ended" "$T/edge.log"
+	post /token -d grant_type=refresh_token --data-urlencode "refresh_token=$RT"
+	oauth_error 400 invalid_grant
+	# Unknown tokens get the same answer; a missing one is an error.
+	post /revoke -d token=b0rt.nothing >/dev/null
+	[ "$(status)" = 200 ]
+	post /revoke -d client_id=b0-proxy
+	oauth_error 400 invalid_request
+}
+
+@test "a flood of device codes from one client pushes out only its own oldest" {
+	post /device_authorization -d client_id=b0-proxy >"$T/da"
+	DC=$(jq -r .device_code "$T/da")
+	urls=()
+	for i in $(seq 1 40); do urls+=("$ISS/device_authorization"); done
+	c -o /dev/null -d client_id=b0-proxy "${urls[@]}"
+	post /token -d grant_type=$DEVICE_GRANT -d client_id=b0-proxy -d device_code="$DC"
+	oauth_error 400 invalid_grant
+	post /device_authorization -d client_id=b0-proxy >"$T/da"
+	post /token -d grant_type=$DEVICE_GRANT -d client_id=b0-proxy -d device_code="$(jq -r .device_code "$T/da")"
+	oauth_error 400 authorization_pending
 }

@@ -34,9 +34,16 @@ setup() {
 	# `user add` writes the file as the edge's user (nobody), and the
 	# edge, started as root, wants it owned by root (idp branch, to fix).
 	chown root "$T/edge-state/users"
+	pool=4
+	if [[ "$BATS_TEST_DESCRIPTION" == waiting* ]]; then
+		# One idle channel; the default heartbeat keeps a stopped
+		# publisher's session for 30 s.
+		b0_edge_conf "$T" 0.0.0.0:443 "$PORT_LO-$PORT_HI" "user nobody"
+		pool=1
+	fi
 	edge_start
 	token_add lab1
-	pub_conf pub "$T/lab1.token" "log-level debug" \
+	pub_conf pub "$T/lab1.token" "log-level debug" "pool $pool" \
 	    "socket r1 tls/22/alice@example.com" \
 	    "socket sha tls/7000/example.com 127.0.0.1:7000" \
 	    "socket rev tls/7002 127.0.0.1:7002" \
@@ -165,6 +172,25 @@ proxy_cmd() {
 	run --separate-stderr tconnect r1 --token-file "$T/bad.at" </dev/null
 	assert_failure 1
 	[[ "$stderr" == "tlsconnect: 401 access token refused: "* ]]
+	# Signed with the edge's own key but expired; fresh but signed with a
+	# key the edge does not know.
+	key=$(ls "$T"/edge-state/keys/*.pem | head -1)
+	kid=$(basename "$key" .pem)
+	kid=${kid#*-}
+	install -m 600 "$key" "$T/edge-key.pem" # ours: b0-jwtsign checks
+	key=$T/edge-key.pem
+	"$B0_BUILD/tools/b0-jwtsign" --new-key "$T/other.pem"
+	now=$(date +%s)
+	for t in "old $key $((now - 700)) $((now - 100))" \
+	    "foreign $T/other.pem $now $((now + 300))"; do
+		set -- $t
+		printf '{"iss":"%s","sub":"alice@example.com","aud":"%s","client_id":"b0-proxy","email":"alice@example.com","email_verified":true,"iat":%d,"exp":%d,"jti":"0123456789abcdef0123456789abcdef","scope":"openid email"}' \
+		    "$ISS" "$ISS" "$3" "$4" |
+		    "$B0_BUILD/tools/b0-jwtsign" "$2" "$kid" at+jwt >"$T/$1.at"
+		run --separate-stderr tconnect r1 --token-file "$T/$1.at" </dev/null
+		assert_failure 1
+		[[ "$stderr" == "tlsconnect: 401 access token refused: "* ]]
+	done
 	# Not CONNECT, and CONNECT to another name.
 	run --separate-stderr tconnect r1 --authority sha-lab1.edge.test:22 \
 	    --host-header r1-lab1.edge.test </dev/null
@@ -203,4 +229,70 @@ proxy_cmd() {
 	run --separate-stderr tconnect plain --token-file "$T/alice@example.com.at" </dev/null
 	assert_failure 1
 	[[ "$stderr" == "tlsconnect: 421 "* ]]
+}
+
+@test "waiting for a data channel: 504 after 10 s, 502 when the publisher goes away" {
+	device_login alice@example.com
+	wait_for 10 edge_pub_is .idle_channels 1
+	# The publisher answers nothing from now on.
+	kill -STOP "$(cat "$T/pub.pid")"
+	# The first visitor takes the idle channel (and hangs).
+	tconnect rev --token-file "$T/alice@example.com.at" \
+	    < <(sleep 30) >"$T/first.out" 2>"$T/first.err" &
+	first=$!
+	wait_for 10 edge_pub_is .streams_open 1
+	# The second waits for a channel that never comes.
+	t0=$(ms_now)
+	tconnect rev --token-file "$T/alice@example.com.at" </dev/null \
+	    >"$T/second.out" 2>"$T/second.err" &
+	second=$!
+	wait_for 5 edge_pub_is .waiting 1
+	wait "$second" || true
+	t1=$(ms_now)
+	run cat "$T/second.err"
+	assert_output "tlsconnect: 504 no data channel from publisher lab1 became free within 10 s"
+	[ $((t1 - t0)) -ge 9500 ] && [ $((t1 - t0)) -lt 15000 ]
+	edge_pub_is .waiting 0
+	# The third is waiting when the publisher dies: 502 at once.
+	tconnect rev --token-file "$T/alice@example.com.at" </dev/null \
+	    >"$T/third.out" 2>"$T/third.err" &
+	third=$!
+	wait_for 5 edge_pub_is .waiting 1
+	tun_kill9 pub
+	wait "$third" || true
+	run cat "$T/third.err"
+	assert_output "tlsconnect: 502 the publisher went away"
+	log_has edge 'socket rev-lab1\.edge\.test visitor .* \(alice@example\.com\): closed: the publisher went away'
+	kill "$first" 2>/dev/null || true
+	wait "$first" 2>/dev/null || true
+}
+
+@test "a target that refuses: the stream is reset, the log says why and who" {
+	device_login alice@example.com
+	pub_conf pub "$T/lab1.token" "log-level debug" \
+	    "socket dead tls/7999 127.0.0.1:7999"
+	kill -HUP "$(cat "$T/pub.pid")"
+	wait_for 10 bash -c "timeout 10 '$B0_BUILD/b0-publish' -f '$T/pub.conf' ls --json | jq -e '.sockets[] | select(.name == \"dead\") | .port == 443' >/dev/null"
+	# 200 comes at once (the stream starts without a round trip), so a
+	# refusal can only cut it: a TLS close without close_notify.
+	run --separate-stderr tconnect dead --token-file "$T/alice@example.com.at" < <(sleep 2)
+	assert_failure 3
+	wait_for 10 log_has edge 'socket dead-lab1\.edge\.test visitor .* \(alice@example\.com\): sent 0 received 0 .*: reset by peer: connect 127\.0\.0\.1:7999: Connection refused'
+}
+
+@test "b0-publish connect --type tls publishes a tls socket until Ctrl-C" {
+	device_login alice@example.com
+	DAEMON_KIND=b0 daemon_bg quick "$NS_LAB" "$B0_BUILD/b0-publish" \
+	    connect --port 7002 --type tls --edge "$EDGE_IP:443" \
+	    --token-file "$T/lab1.token" --edge-ca "$T/ca.crt"
+	wait_for 10 grep -qE '^p7002 +p7002-lab1\.edge\.test +443 +tls +any signed-in person ' "$T/quick.out"
+	run tconnect p7002 --token-file "$T/alice@example.com.at" </dev/null
+	assert_success
+	assert_output ready
+	tun_stop quick
+}
+
+# edge_pub_is FIELD VALUE: publisher lab1's FIELD in `b0-edge ls --json`.
+edge_pub_is() {
+	[ "$(edge_json | jq -r ".publishers[] | select(.name == \"lab1\") | $1")" = "$2" ]
 }

@@ -264,3 +264,185 @@ fixture_up() {
 	assert_failure
 	[[ "$stderr" == *"$T/secret"*"chmod 600"* ]] || { echo "$stderr"; false; }
 }
+
+# ---- ID token checks, one claim at a time (helpers/fake-oidc.py) ----
+
+need_fake() {
+	python3 -c 'import cryptography' 2>/dev/null ||
+		skip "python3-cryptography missing"
+}
+
+# fake_up: the scriptable provider "fake" and an edge using it.
+fake_up() {
+	FPORT=$(free_port)
+	echo '{}' >"$T/scenario.json"
+	python3 "$B0_TOP/tests/e2e/helpers/fake-oidc.py" "$FPORT" "$T" edge \
+	    "$SECRET" >>"$T/fixture.log" 2>&1 </dev/null &
+	echo $! >"$T/fixture.pid"
+	wait_for 10 grep -q 'fake-oidc: listening' "$T/fixture.log"
+	edge_up "provider fake http://127.0.0.1:$FPORT edge $T/secret"
+	wait_for 10 edge_log_has "upstream fake: http://127.0.0.1:$FPORT is ready"
+}
+
+# web ARGS...: curl to the edge as edge.test with the cookie jar $T/jar$J.
+web() {
+	curl -s --max-time 10 --resolve "edge.test:$EPORT:127.0.0.1" \
+	    --cacert "$T/ca.crt" -c "$T/jar${J:-}" -b "$T/jar${J:-}" "$@"
+}
+
+# fake_sign_in SCENARIO-JSON: one whole code flow through the fake
+# provider with curl as the browser; prints "ok CODE" or "error DETAIL".
+# With $J set, its own cookie jar and page file (parallel sign-ins).
+fake_sign_in() {
+	local loc req v=$VERIFIER ch st i detail page=$T/page${J:-}.html
+	printf '%s\n' "$1" >"$T/scenario.json"
+	rm -f "$T/jar${J:-}"
+	ch=$(printf %s "$v" | openssl dgst -sha256 -binary |
+	    basenc --base64url | tr -d =)
+	loc=$(web -o /dev/null -w '%{redirect_url}' "https://edge.test:$EPORT/authorize?response_type=code&client_id=b0-proxy&redirect_uri=http://127.0.0.1:9/cb&code_challenge=$ch&code_challenge_method=S256&state=st-f&scope=openid")
+	req=${loc##*req=}
+	web -o "$page" "$loc" # the login page, with its button
+	grep -q "href=\"/upstream/fake/start?req=$req\"" "$page"
+	loc=$(web -o /dev/null -w '%{redirect_url}' \
+	    "https://edge.test:$EPORT/upstream/fake/start?req=$req")
+	[[ "$loc" == "http://127.0.0.1:$FPORT/auth?"* ]] ||
+		{ echo "start sent us to \"$loc\"" >&2; return 1; }
+	loc=$(curl -s --max-time 10 -o /dev/null -w '%{redirect_url}' "$loc")
+	[[ "$loc" == "https://edge.test:$EPORT/upstream/callback?"* ]] ||
+		{ echo "the provider sent us to \"$loc\"" >&2; return 1; }
+	st=$(web -o "$page" -w '%{http_code}' "$loc")
+	for i in $(seq 1 150); do
+		if [ "$st" != 200 ] || ! grep -q 'Signing you in' "$page"; then
+			break
+		fi
+		sleep 0.1
+		st=$(web -o "$page" -w '%{http_code} %{redirect_url}' \
+		    "https://edge.test:$EPORT/login/continue?req=$req")
+		if [[ "$st" == "302 http://127.0.0.1:9/cb?code="* ]]; then
+			echo "ok ${st#*code=}"
+			return 0
+		fi
+		st=${st%% *}
+	done
+	detail=$(sed -n 's/.*<p class="detail">\([^<]*\)<.*/\1/p' "$page")
+	echo "error $st $detail"
+}
+
+@test "the fake provider's plain ID token signs in, with PKCE, nonce and the secret checked" {
+	need_fake
+	fake_up
+	run fake_sign_in '{}'
+	assert_output --regexp '^ok [A-Za-z0-9_-]{43}&state=st-f$'
+	edge_log_has "upstream fake: signed in carol@example.org"
+	run jq -r '.scope, .redirect_uri' "$T/auth.json"
+	assert_output "openid email
+https://edge.test:$EPORT/upstream/callback"
+	run jq -r 'keys | join(",")' "$T/token.json"
+	assert_output "client_id,code,grant_type,redirect_uri"
+}
+
+@test "ID tokens failing a check are refused, each with its reason" {
+	need_fake
+	fake_up
+	now=$(date +%s)
+	while IFS='|' read -r scenario why; do
+		[ -n "$scenario" ] || continue
+		run fake_sign_in "$scenario"
+		[[ "$output" == "error 401 "* ]] ||
+			{ echo "$scenario: $output" >&2; return 1; }
+		edge_log_has "$why" ||
+			{ echo "$scenario: no \"$why\" in the log" >&2; return 1; }
+	done <<-EOF
+		{"claims":{"aud":"someone-else"}}|aud
+		{"claims":{"aud":["edge","other"],"azp":"other"}}|azp
+		{"claims":{"azp":"other"}}|is for client "other" (azp)
+		{"claims":{"iss":"http://127.0.0.1:1"}}|iss
+		{"claims":{"nonce":"not-the-nonce"}}|does not carry this sign-in's nonce
+		{"claims":{"nonce":null}}|does not carry this sign-in's nonce
+		{"claims":{"email_verified":"true"}}|has not verified this account's email address
+		{"claims":{"email_verified":1}}|has not verified this account's email address
+		{"claims":{"email_verified":null}}|has not verified this account's email address
+		{"claims":{"email_verified":false}}|has not verified this account's email address
+		{"claims":{"email":"not-an-email"}}|which is not an email address b0 takes
+		{"claims":{"email":null}}|carries no email address
+		{"claims":{"exp":$((now - 120))}}|exp
+		{"claims":{"iat":null}}|iat
+		{"claims":{"iat":$((now - 3600)),"exp":$((now + 600))}}|issued before this sign-in began
+		{"alg":"none"}|does not verify
+		{"alg":"HS256"}|does not verify
+		{"kid":"kb"}|does not verify
+	EOF
+}
+
+@test "an ID token under a new kid makes the edge fetch the JWKS again" {
+	need_fake
+	fake_up
+	touch "$T/rotated"
+	run fake_sign_in '{"kid":"kb"}'
+	assert_output --regexp '^ok '
+	edge_log_has "upstream fake: fetched its keys again (2)"
+	[ "$(grep -c 'GET /jwks' "$T/fixture.log")" = 2 ]
+}
+
+@test "an array aud with our azp is accepted" {
+	need_fake
+	fake_up
+	run fake_sign_in '{"claims":{"aud":["edge","other"],"azp":"edge"}}'
+	assert_output --regexp '^ok '
+}
+
+@test "sign-ins through a provider work after the edge dropped root" {
+	need_fake
+	[ "$(id -u)" = 0 ] || skip "needs root to drop privileges"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	mkdir -p "$T/edge-state"
+	chown nobody "$T/edge-state"
+	chmod 755 "$T"
+	FPORT=$(free_port)
+	echo '{}' >"$T/scenario.json"
+	python3 "$B0_TOP/tests/e2e/helpers/fake-oidc.py" "$FPORT" "$T" edge \
+	    "$SECRET" >>"$T/fixture.log" 2>&1 </dev/null &
+	echo $! >"$T/fixture.pid"
+	wait_for 10 grep -q 'fake-oidc: listening' "$T/fixture.log"
+	edge_up "provider fake http://127.0.0.1:$FPORT edge $T/secret" \
+	    "user nobody"
+	wait_for 10 edge_log_has "upstream fake: http://127.0.0.1:$FPORT is ready"
+	[ "$(stat -c %U /proc/"$(cat "$T/edge.pid")")" = nobody ]
+	run fake_sign_in '{}'
+	assert_output --regexp '^ok '
+}
+
+@test "a slow token endpoint: the sign-in fails after 10 s, and the edge stops at once meanwhile" {
+	need_fake
+	fake_up
+	start=$(date +%s)
+	run fake_sign_in '{"sleep": 15}'
+	[[ "$output" == "error 401 "* ]] || { echo "$output"; false; }
+	edge_log_has "Operation timed out after 1"
+	[ $(($(date +%s) - start)) -lt 15 ]
+	# Again, and stop the edge while the exchange waits.
+	rm -f "$T/token.json"
+	(fake_sign_in '{"sleep": 15}' >/dev/null 2>&1 &)
+	wait_for 10 test -e "$T/token.json"
+	sleep 0.5
+	start=$(date +%s%N)
+	b0_stop "$T" edge
+	elapsed=$((($(date +%s%N) - start) / 1000000))
+	echo "# the edge stopped in ${elapsed} ms" >&3
+	[ "$elapsed" -lt 3000 ]
+}
+
+@test "sixteen sign-ins at once through one provider" {
+	need_fake
+	fake_up
+	for J in $(seq 1 16); do
+		(J=$J fake_sign_in '{}' >"$T/result$J" 2>&1 &)
+	done
+	for J in $(seq 1 16); do
+		wait_for 30 grep -q . "$T/result$J"
+	done
+	for J in $(seq 1 16); do
+		grep -q '^ok ' "$T/result$J" || { cat "$T/result$J"; false; }
+	done
+	[ "$(grep -c 'upstream fake: signed in carol@example.org' "$T/edge.log")" = 16 ]
+}

@@ -10,10 +10,15 @@
 #                 export BROWSER (for b0-proxy) and the defaults for this
 #                 test: CERT (default $T/edge.crt) trusted, log
 #                 $T/browser.log, screenshots in $T/shots, PIDs in
-#                 $T/browser.pids.  Set B0_BROWSER_EMAIL/_PASSWORD,
-#                 _PROVIDER, _DEVICE_CODE, _DENY afterwards as the test needs.
+#                 $T/browser.pids, its profile in $T/b0-browser-*.
+#                 Set B0_BROWSER_EMAIL/_PASSWORD, _PROVIDER, _DEVICE_CODE,
+#                 _DENY afterwards as the test needs.
 #   browser_run URL
 #                 run it in the foreground (as b0-proxy would), under timeout
+#   browser_wait [SECONDS]
+#                 wait (30 s) until every browser this test started has
+#                 exited: b0-proxy does not wait for its $BROWSER, so call
+#                 this before reading $B0_BROWSER_LOG after a login
 #   browser_stop  SIGTERM every browser this test started that still runs
 #                 (SIGKILL, with its chromium, after 5 s)
 #   browser_have  true if Node.js 20+, the npm packages and chromium are there
@@ -36,6 +41,8 @@ browser_env() {
 	export B0_BROWSER_LOG=$T/browser.log
 	export B0_BROWSER_SHOTS=$T/shots
 	export B0_BROWSER_PIDS=$T/browser.pids
+	# Its profile: in $T, so that even a killed browser leaves none behind.
+	export B0_BROWSER_TMPDIR=$T
 	if [ -f "$cert" ]; then
 		export B0_BROWSER_CERT=$cert
 	else
@@ -52,6 +59,19 @@ browser_run() {
 
 browser_pages() {
 	grep -v '^# ' "$B0_BROWSER_LOG" 2>/dev/null
+}
+
+browser_wait() {
+	wait_for "${1:-30}" _browsers_gone
+}
+
+_browsers_gone() {
+	local pid
+	[ -f "$T/browser.pids" ] || return 0
+	for pid in $(cat "$T/browser.pids"); do
+		kill -0 "$pid" 2>/dev/null && return 1
+	done
+	return 0
 }
 
 browser_stop() {

@@ -55,7 +55,7 @@ def main():
     sendbuf = bytearray()
     tcp_eof = False
 
-    def pump(wait_read, timeout=10.0):
+    def pump(wait_read, timeout=30.0):
         """Send what TLS wrote; if wait_read, wait for and feed input."""
         nonlocal tcp_eof
         sendbuf.extend(outb.read())

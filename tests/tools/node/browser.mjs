@@ -28,6 +28,8 @@
 //   B0_BROWSER_LOG=FILE  a line "URL-without-query h1" per page visited, and
 //                        lines starting "# " for what else happened
 //   B0_BROWSER_PIDS=FILE its PID is appended to FILE (for the test's clean-up)
+//   B0_BROWSER_TMPDIR    where its fresh profile (--user-data-dir) is made,
+//                        and removed again ($TMPDIR, /tmp)
 //   B0_BROWSER_DOMAIN, B0_BROWSER_ADDR, B0_BROWSER_TIMEOUT (seconds),
 //   B0_BROWSER_CHROMIUM (/usr/bin/chromium)
 // Nothing is ever written to stdout: b0-proxy's stdout is an ssh stream.
@@ -74,7 +76,7 @@ function spkiHashes(file) {
 }
 
 if (env.B0_BROWSER_PIDS) appendFileSync(env.B0_BROWSER_PIDS, `${process.pid}\n`);
-const userDataDir = mkdtempSync(join(tmpdir(), 'b0-browser-'));
+const userDataDir = mkdtempSync(join(env.B0_BROWSER_TMPDIR || tmpdir(), 'b0-browser-'));
 let context = null, blocked = 0;
 
 async function finish(code, why) {
@@ -89,10 +91,22 @@ setTimeout(() => finish(1, `timed out after ${timeoutMs / 1000} s`), timeoutMs).
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => finish(1, `got ${sig}`));
 
 let shotNo = 0;
+// Loads of the page so far (a counter, so that no navigation is missed).
+let loads = 0;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// True once the page has loaded after its n-th load, false after ms.
+async function loadedAfter(n, ms) {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (loads > n) return true;
+  return loads > n;
+}
+
+// Look at the page: [URL, what it shows, which load it is].
 async function visit(page) {
-  let url, info;
+  let url, info, n;
   for (let i = 0; ; i++) {
     await page.waitForLoadState('load');
+    n = loads;
     url = page.url();
     try {
       info = await page.evaluate(() => {
@@ -106,7 +120,7 @@ async function visit(page) {
     } catch (e) {
       // A navigation under way: look again once it is done.
       if (i >= 10 || !/context was destroyed|navigat/i.test(e.message)) throw e;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
   process.stderr.write(`browser: page ${noQuery(url)} "${info.h1}"\n`);
@@ -116,7 +130,7 @@ async function visit(page) {
     name = `${String(++shotNo).padStart(2, '0')}-${name.slice(0, 80) || 'blank'}.png`;
     await page.screenshot({ path: join(shots, name), fullPage: true }).catch((e) => note(`screenshot ${name}: ${e.message}`));
   }
-  return [url, info];
+  return [url, info, n];
 }
 
 // The next action on this page: a selector to fill/click, or null if the
@@ -163,9 +177,6 @@ async function act(page, info, seen) {
   return null;
 }
 
-// True once the page has loaded again (a navigation), false after ms.
-const loaded = (page, ms) => page.waitForEvent('load', { timeout: ms }).then(() => true, () => false);
-
 async function main() {
   if (!startUrl) throw new Error('usage: browser.mjs URL');
   const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -200,28 +211,28 @@ async function main() {
     return route.abort('blockedbyclient');
   });
   const page = context.pages()[0] || (await context.newPage());
+  page.on('load', () => loads++);
   page.on('requestfailed', (r) => note(`request failed: ${noQuery(r.url())}: ${r.failure()?.errorText}`));
   await page.goto(startUrl).catch((e) => note(`navigation: ${e.message.split('\n')[0]}`));
   const seen = {};
   let refreshes = 0;
   for (;;) {
-    const [url, info] = await visit(page);
+    const [url, info, n] = await visit(page);
     if (!/^https?:/.test(url)) return finish(1, `not a web page: ${noQuery(url)}`);
     if (blocked) return finish(1, `${blocked} request(s) blocked`);
     if (info.h1.startsWith('Signed in')) return finish(deny ? 1 : 0, info.h1);
     if (info.refresh) {
       // A page that reloads itself ("Signing you in..."): wait for the next.
       if (++refreshes > 30) return finish(1, `${noQuery(url)} keeps reloading itself`);
-      if (!(await loaded(page, 20000))) return finish(1, `${noQuery(url)} did not reload itself`);
+      if (!(await loadedAfter(n, 20000))) return finish(1, `${noQuery(url)} did not reload itself`);
       continue;
     }
     if (info.detail !== null) return finish(deny ? 0 : 1, `${info.h1}: ${info.detail}`);
     if (info.h1.startsWith('Denied')) return finish(deny ? 0 : 1, info.h1);
     const sel = await act(page, info, seen);
-    const next = loaded(page, 20000);
     if (sel) await page.click(sel);
     else note(`no known form on ${noQuery(url)}; waiting`);
-    if (!(await next)) throw new Error(`no new page after ${sel ? `clicking ${sel}` : 'waiting'} on ${noQuery(url)}`);
+    if (!(await loadedAfter(n, 20000))) throw new Error(`no new page after ${sel ? `clicking ${sel}` : 'waiting'} on ${noQuery(url)}`);
   }
 }
 

@@ -182,5 +182,9 @@ server.listen(port, host, () => {
   else process.stdout.write(line);
   process.stderr.write(`oidc-server: issuer ${provider.issuer}\n`);
 });
-process.on('SIGTERM', () => server.close(() => process.exit(0)) && server.closeAllConnections());
+process.on('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 2000).unref();
+});
 process.on('SIGINT', () => process.exit(0));
