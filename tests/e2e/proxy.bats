@@ -559,6 +559,17 @@ vis_ssh() {
 	    and .access_token_valid and .refresh_token' <<<"$output"
 	# Neither the token nor the device code is in any log.
 	! grep -l 'eyJ' "$T"/*.log "$T/login.err"
+	# logout hands the refresh token back: the grant ends at the edge.
+	local rt
+	rt=$(jq -r .refresh_token "$T/cache/b0/edge.test.json")
+	run --separate-stderr b0-proxy logout
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "b0-proxy: signed out of edge.test (the edge ended the grant)" ]
+	[ ! -e "$T/cache/b0/edge.test.json" ]
+	grep -q 'revoke: grant [0-9a-f]* ended by its client' "$T/edge.log"
+	web "$T/x.jar" -d grant_type=refresh_token -d client_id=b0-proxy \
+	    --data-urlencode "refresh_token=$rt" "$ISS/token" >"$T/rt.json" || true
+	[ "$(jq -r .error "$T/rt.json")" = invalid_grant ]
 }
 
 @test "edge: ssh through a tls socket to a real sshd" {
