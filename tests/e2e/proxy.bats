@@ -673,3 +673,15 @@ vis_ssh() {
 	wait_for 20 grep -q '^http://127.0.0.1:[0-9]*/callback Signed in to edge.test$' "$B0_BROWSER_LOG"
 	grep -q 'token: grant .* for alice@example.com (builtin, authorization_code)' "$T/edge.log"
 }
+
+@test "edge: the first ssh signs in with the device flow while ssh waits" {
+	vis_ssh root@r1-lab1.edge.test 'echo first-time' >"$T/ssh.out" \
+	    2>"$T/ssh.err" &
+	local pid=$!
+	approve "$T/ssh.err" alice@example.com
+	wait "$pid"
+	[ "$(cat "$T/ssh.out")" = first-time ]
+	# What ssh passed on from b0-proxy: its lines only.
+	grep -q '^b0-proxy: signed in to edge.test as alice@example.com' "$T/ssh.err"
+	! grep -v '^b0-proxy: ' "$T/ssh.err"
+}
