@@ -685,3 +685,18 @@ vis_ssh() {
 	grep -q '^b0-proxy: signed in to edge.test as alice@example.com' "$T/ssh.err"
 	! grep -v '^b0-proxy: ' "$T/ssh.err"
 }
+
+@test "edge: no such socket, and the publisher away: one line each" {
+	edge_login alice@example.com
+	run --separate-stderr timeout 20 b0-proxy --host nosuch-lab1.edge.test </dev/null
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	echo "$stderr"
+	[[ "$stderr" == "b0-proxy: no such socket nosuch-lab1.edge.test at edge.test"* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	b0_stop "$T" pub
+	run --separate-stderr timeout 20 b0-proxy --host r1-lab1.edge.test </dev/null
+	[ "$status" -eq 1 ]
+	echo "$stderr"
+	[ "$stderr" = "b0-proxy: r1-lab1.edge.test is unavailable: publisher lab1 is not connected" ]
+}
