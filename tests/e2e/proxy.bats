@@ -534,6 +534,7 @@ approve() {
 edge_login() {
 	timeout 60 b0-proxy login --device >"$T/login.out" 2>"$T/login.err" &
 	local pid=$!
+	echo "$pid" >"$T/login.pid"
 	approve "$T/login.err" "$1"
 	wait "$pid"
 }
@@ -595,6 +596,7 @@ vis_ssh() {
 	for i in $(seq 1 10); do
 		timeout 90 b0-proxy token --device >"$T/tok.$i" 2>"$T/tok.$i.err" &
 		pids+=($!)
+		echo $! >"$T/tok.$i.pid"
 	done
 	# Whoever holds the lock prints the code; the others wait.
 	wait_for 20 grep -lq 'enter the code' "$T"/tok.*.err
@@ -678,6 +680,7 @@ vis_ssh() {
 	vis_ssh root@r1-lab1.edge.test 'echo first-time' >"$T/ssh.out" \
 	    2>"$T/ssh.err" &
 	local pid=$!
+	echo "$pid" >"$T/ssh.pid"
 	approve "$T/ssh.err" alice@example.com
 	wait "$pid"
 	[ "$(cat "$T/ssh.out")" = first-time ]
