@@ -422,6 +422,20 @@ assert e["access_token_valid"] and e["access_token_expires_at"] > time.time() + 
 	! grep -q eyJ "$T/login.err"
 }
 
+@test "an edge at an IPv6 address: --edge and --connect [::1]:PORT" {
+	echo_start
+	fake_start --bind ::1
+	rm "$T/config/b0/proxy.conf"
+	run --separate-stderr bash -c "echo v6 | timeout 30 b0-proxy --edge edge.test \
+	    --connect '[::1]:$EPORT' --ca '$T/ca.crt' --device --host r1.edge.test"
+	[ "$status" -eq 0 ]
+	[ "$output" = v6 ]
+	grep -q '^CONNECT 200 r1.edge.test alice@example.org sni=r1.edge.test$' "$T/fake.log"
+	run --separate-stderr b0-proxy --edge edge.test --connect "[::1]:$EPORT" \
+	    --ca "$T/ca.crt" ssh-config
+	[ "${lines[1]}" = "	ProxyCommand b0-proxy --edge edge.test --connect [::1]:$EPORT --ca $T/ca.crt --host %h --port %p" ]
+}
+
 @test "the edge's certificate is verified against the socket name" {
 	echo_start
 	fake_start
