@@ -202,42 +202,54 @@ out:
 	b0_buf_free(head);
 }
 
+/* A browser connection to the loopback listener. */
+struct cb_conn {
+	int fd; /* -1: free slot */
+	size_t len;
+	time_t deadline;
+	char buf[8192];
+};
+
+#define CB_CONNS 8   /* browsers open spare connections (preconnect) */
+#define CB_IDLE_S 10 /* per connection */
+
 /*
- * Read one request from the browser on fd.  Returns 1 with the code in
- * *codep (b0_str_wipe_free()), 0 for a request to ignore (answered
- * already), or B0_ERR_AUTH when the edge sent an error (answered too).
+ * Read what the browser sent on c.  Returns 2 while the request is not
+ * complete, 1 with the code in *codep (b0_str_wipe_free()), 0 for a
+ * request to ignore (answered already) or a connection gone, or
+ * B0_ERR_AUTH when the edge sent an error (answered too).
  */
 static int
-callback(int fd, const char *state, const char *edge, char **codep,
+callback(struct cb_conn *c, const char *state, const char *edge, char **codep,
     struct b0_errmsg *em)
 {
-	char buf[8192];
 	struct b0_http_req req;
 	struct b0_http_params ps;
 	struct b0_errmsg pem;
 	const char *q, *s, *code, *err, *desc;
-	size_t len = 0, plen;
+	int fd = c->fd;
+	size_t plen;
 	ssize_t n;
 	int r;
 
 	*codep = NULL;
 	memset(&ps, 0, sizeof(ps));
-	for (;;) {
-		if (len == sizeof(buf)) {
-			reply(fd, 431, "Request too large", "");
-			return 0;
-		}
-		if ((n = recv(fd, buf + len, sizeof(buf) - len, 0)) <= 0)
-			return 0; /* gone, or the receive timeout */
-		len += (size_t)n;
-		r = b0_http_req_parse(buf, len, NULL, &req, &pem);
-		if (r == B0_ERR_INCOMPLETE)
-			continue;
-		if (r < 0) {
-			reply(fd, 400, "Bad request", pem.text);
-			return 0;
-		}
-		break;
+	if (c->len == sizeof(c->buf)) {
+		reply(fd, 431, "Request too large", "");
+		return 0;
+	}
+	n = recv(fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 2;
+	if (n <= 0)
+		return 0;
+	c->len += (size_t)n;
+	r = b0_http_req_parse(c->buf, c->len, NULL, &req, &pem);
+	if (r == B0_ERR_INCOMPLETE)
+		return 2;
+	if (r < 0) {
+		reply(fd, 400, "Bad request", pem.text);
+		return 0;
 	}
 	q = memchr(req.target, '?', req.target_len);
 	plen = q != NULL ? (size_t)(q - req.target) : req.target_len;
@@ -289,14 +301,18 @@ code_flow(
 	uint8_t digest[SHA256_DIGEST_LENGTH];
 	struct b0_buf *url = NULL, *form = NULL;
 	const char *edge = o->edge->domain;
-	struct timeval tv = {5, 0};
+	struct cb_conn *conns = NULL;
 	char *code = NULL;
 	time_t deadline;
 	pid_t browser = -1;
 	uint16_t port;
-	int lfd = -1, cfd = -1, r, n;
+	int lfd = -1, cfd = -1, nfd, r, i;
 
 	memset(t, 0, sizeof(*t));
+	if ((conns = calloc(CB_CONNS, sizeof(*conns))) == NULL)
+		return B0_ERR_ALLOC;
+	for (i = 0; i < CB_CONNS; i++)
+		conns[i].fd = -1;
 	if ((r = b0_net_listen("127.0.0.1", 0, &lfd, em)) != 0 ||
 	    (r = b0_net_local_port(lfd, &port)) != 0)
 		goto out;
@@ -336,7 +352,10 @@ code_flow(
 	       "if none opened, visit %s",
 	    edge, LOGIN_TIMEOUT_S / 60, (const char *)b0_buf_ptr(url));
 	deadline = time(NULL) + LOGIN_TIMEOUT_S;
-	for (;;) {
+	for (i = 0; i < CB_CONNS; i++)
+		conns[i].fd = -1;
+	while (code == NULL) {
+		struct pollfd p[CB_CONNS + 2];
 		time_t now = time(NULL);
 
 		browser_end(browser, 0);
@@ -347,21 +366,55 @@ code_flow(
 			r = B0_ERR_TIMEOUT;
 			goto out;
 		}
-		n = (int)(deadline - now) * 1000;
-		if ((r = wait_fd(lfd, watch_fd, n > 1000 ? 1000 : n, em)) < 0)
+		p[0].fd = lfd;
+		p[0].events = POLLIN;
+		p[1].fd = watch_fd;
+		p[1].events = 0;
+		for (i = 0; i < CB_CONNS; i++) {
+			if (conns[i].fd != -1 && now >= conns[i].deadline) {
+				close(conns[i].fd);
+				conns[i].fd = -1;
+			}
+			p[i + 2].fd = conns[i].fd;
+			p[i + 2].events = POLLIN;
+		}
+		for (i = 0; i < CB_CONNS + 2; i++)
+			p[i].revents = 0;
+		if (poll(p, CB_CONNS + 2, 1000) == -1 && errno != EINTR) {
+			r = b0_err_from_errno();
 			goto out;
-		if (r == 0 || b0_net_accept(lfd, &cfd, NULL, NULL) != 0)
+		}
+		if ((p[1].revents & (POLLHUP | POLLERR)) != 0) {
+			b0_err_set(em, "the ssh client went away");
+			r = B0_ERR_EOF;
+			goto out;
+		}
+		for (i = 0; i < CB_CONNS && code == NULL; i++) {
+			if (p[i + 2].revents == 0 || conns[i].fd == -1)
+				continue;
+			if ((r = callback(&conns[i], state, edge, &code, em)) <
+			    0)
+				goto out;
+			if (r == 1) {
+				cfd = conns[i].fd;
+				conns[i].fd = -1;
+			} else if (r == 0) {
+				close(conns[i].fd);
+				conns[i].fd = -1;
+			}
+		}
+		if (code != NULL || p[0].revents == 0 ||
+		    b0_net_accept(lfd, &nfd, NULL, NULL) != 0)
 			continue;
-		/* One browser request at a time, each bounded. */
-		(void)fcntl(cfd, F_SETFL, fcntl(cfd, F_GETFL) & ~O_NONBLOCK);
-		(void)setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		(void)setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if ((r = callback(cfd, state, edge, &code, em)) < 0)
-			goto out;
-		if (r == 1)
-			break;
-		close(cfd);
-		cfd = -1;
+		for (i = 0; i < CB_CONNS && conns[i].fd != -1; i++)
+			;
+		if (i == CB_CONNS) {
+			close(nfd); /* too many at once: not a browser */
+			continue;
+		}
+		conns[i].fd = nfd;
+		conns[i].len = 0;
+		conns[i].deadline = now + CB_IDLE_S;
 	}
 	if ((r = px_form_add(form, "grant_type", "authorization_code")) != 0 ||
 	    (r = px_form_add(form, "code", code)) != 0 ||
@@ -385,6 +438,13 @@ out:
 		close(cfd);
 	if (lfd != -1)
 		close(lfd);
+	for (i = 0; i < CB_CONNS; i++) {
+		if (conns[i].fd != -1)
+			close(conns[i].fd);
+	}
+	/* A request may hold the code. */
+	OPENSSL_cleanse(conns, CB_CONNS * sizeof(*conns));
+	free(conns);
 	b0_str_wipe_free(code);
 	OPENSSL_cleanse(verifier, sizeof(verifier));
 	b0_buf_free(url);

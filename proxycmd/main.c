@@ -350,6 +350,45 @@ cmd_ssh_config(const struct px_conf *c, const struct opts *o)
 	return 0;
 }
 
+/*
+ * Forget the tokens of e: hand the refresh token back to the edge (RFC
+ * 7009) so the grant ends there too, then delete them here even if the
+ * edge cannot be reached.
+ */
+static int
+cmd_logout(const struct px_conf *c, const struct px_edge *e)
+{
+	struct px_tokens t;
+	struct px_oauth oa;
+	struct b0_errmsg em;
+	int lock = -1, r, revoked = 0;
+
+	b0_err_clear(&em);
+	memset(&oa, 0, sizeof(oa));
+	if ((r = px_cache_lock(c, e, -1, &lock, &em)) != 0)
+		return fail(r, &em);
+	r = px_cache_load(c, e, &t, &em);
+	if (r == 0 && t.refresh != NULL) {
+		if ((r = px_oauth_discover(&oa, c, e, &em)) == 0 &&
+		    (r = px_oauth_revoke(&oa, t.refresh, &em)) == 0)
+			revoked = 1;
+		else
+			px_say("%s did not end the grant: %s", e->domain,
+			    b0_err_text(&em, r));
+		px_oauth_cleanup(&oa);
+	} else if (r != 0 && r != B0_ERR_NOT_FOUND) {
+		px_say("%s", b0_err_text(&em, r));
+	}
+	px_tokens_cleanup(&t);
+	r = px_cache_remove(c, e, &em);
+	close(lock);
+	if (r != 0)
+		return fail(r, &em);
+	px_say("signed out of %s%s", e->domain,
+	    revoked ? " (the edge ended the grant)" : "");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -427,19 +466,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(o.cmd, "logout") == 0) {
-		int lock;
-
-		if ((r = px_cache_lock(&conf, e, -1, &lock, &em)) == 0) {
-			r = px_cache_remove(&conf, e, &em);
-			close(lock);
-		}
-		if (r != 0)
-			ret = fail(r, &em);
-		else
-			px_say("forgot the tokens for %s (it offers no "
-			       "revocation: the refresh token lapses there "
-			       "unused)",
-			    e->domain);
+		ret = cmd_logout(&conf, e);
 		goto out;
 	}
 	r = px_token_get(&conf, e,

@@ -202,7 +202,9 @@ px_oauth_discover(struct px_oauth *o, const struct px_conf *c,
 	    (r = endpoint(
 		 j, "token_endpoint", 1, &o->token_endpoint, url, em)) != 0 ||
 	    (r = endpoint(j, "device_authorization_endpoint", 0,
-		 &o->device_endpoint, url, em)) != 0)
+		 &o->device_endpoint, url, em)) != 0 ||
+	    (r = endpoint(j, "revocation_endpoint", 0, &o->revocation_endpoint,
+		 url, em)) != 0)
 		goto out;
 	px_debug("%s: token endpoint %s", e->domain, o->token_endpoint);
 out:
@@ -217,7 +219,42 @@ px_oauth_cleanup(struct px_oauth *o)
 	free(o->authorization_endpoint);
 	free(o->token_endpoint);
 	free(o->device_endpoint);
+	free(o->revocation_endpoint);
 	memset(o, 0, sizeof(*o));
+}
+
+int
+px_oauth_revoke(struct px_oauth *o, const char *refresh, struct b0_errmsg *em)
+{
+	struct b0_buf *form = NULL, *body = NULL;
+	long status;
+	int r = B0_ERR_ALLOC;
+
+	if (o->revocation_endpoint == NULL) {
+		b0_err_set(em, "%s offers no revocation", o->edge->domain);
+		return B0_ERR_UNSUPPORTED;
+	}
+	if ((form = b0_buf_new(8192)) == NULL ||
+	    (body = b0_buf_new(BODY_MAX)) == NULL)
+		goto out;
+	b0_buf_set_secret(form);
+	if ((r = px_form_add(form, "token", refresh)) != 0 ||
+	    (r = px_form_add(form, "token_type_hint", "refresh_token")) != 0 ||
+	    (r = px_form_add(form, "client_id", PX_CLIENT_ID)) != 0 ||
+	    (r = request(o, o->revocation_endpoint, form, &status, body, em)) !=
+		0)
+		goto out;
+	/* RFC 7009 2.2: 200 even for a token the edge no longer knows. */
+	if (status != 200) {
+		b0_err_set(em, "%s: HTTP %ld", o->revocation_endpoint, status);
+		r = B0_ERR_PROTOCOL;
+		goto out;
+	}
+	r = 0;
+out:
+	b0_buf_free(form);
+	b0_buf_free(body);
+	return r;
 }
 
 int

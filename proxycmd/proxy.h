@@ -145,7 +145,8 @@ struct px_oauth {
 	char *base; /* https://domain[:port] */
 	char *authorization_endpoint;
 	char *token_endpoint;
-	char *device_endpoint; /* NULL if the edge has none */
+	char *device_endpoint;	   /* NULL if the edge has none */
+	char *revocation_endpoint; /* NULL if the edge has none */
 };
 
 /* Token endpoint error codes (RFC 6749 5.2, RFC 8628 3.5). */
@@ -159,6 +160,14 @@ int px_oauth_discover(struct px_oauth *o, const struct px_conf *c,
     const struct px_edge *e, struct b0_errmsg *em);
 
 void px_oauth_cleanup(struct px_oauth *o);
+
+/*
+ * px_oauth_revoke(o, refresh, em): RFC 7009, hand the refresh token back
+ * so that the edge ends its grant.  B0_ERR_UNSUPPORTED when the edge has
+ * no revocation endpoint.
+ */
+int px_oauth_revoke(
+    struct px_oauth *o, const char *refresh, struct b0_errmsg *em);
 
 /*
  * px_oauth_token(o, form, t, err, em):

@@ -8,6 +8,7 @@
 # The "real edge" group at the end runs b0-edge itself.
 
 load helpers/common
+load helpers/browser
 bats_require_minimum_version 1.5.0
 
 FAKE=$BATS_TEST_DIRNAME/helpers/proxy_fake_edge.py
@@ -26,6 +27,7 @@ setup() {
 
 teardown() {
 	local p
+	browser_stop
 	for p in "$T"/*.pid; do
 		[ -f "$p" ] || continue
 		kill "$(cat "$p")" 2>/dev/null || true
@@ -172,14 +174,21 @@ assert e["access_token_valid"] and e["access_token_expires_at"] > time.time() + 
 	login_device
 	grep -q '^DEVICE slow_down' "$T/fake.log"
 	[ "$(grants device_code)" -eq 1 ]
+	# Polls: pending, slow_down, then one interval (1 s) + 5 s later.
+	awk '/^POLL / { t[n++] = $2 } END {
+	    if (n != 3) exit 1
+	    if (t[1] - t[0] < 0.9 || t[2] - t[1] < 5.9) exit 1 }' "$T/fake.log"
 }
 
 @test "browser flow: PKCE on loopback, a wrong state is ignored, the page says Signed in" {
 	fake_start
 	cat >"$T/browser.sh" <<-EOF
-		#!/bin/sh
-		# A stand-in browser: follow /authorize, try a wrong state first.
+		#!/bin/bash
+		# A stand-in browser: follow /authorize, try a wrong state first,
+		# and keep an idle connection open as browsers do (preconnect).
 		echo "\$@" >"$T/browser.args"
+		port=\$(echo "\$1" | sed -n 's/.*redirect_uri=http%3A%2F%2F127.0.0.1%3A\([0-9]*\).*/\1/p')
+		exec 3<>/dev/tcp/127.0.0.1/\$port
 		loc=\$(curl -s --cacert "$T/ca.crt" \
 		    --connect-to "edge.test:$EPORT:127.0.0.1:$EPORT" \
 		    -o /dev/null -w '%{redirect_url}' "\$1")
@@ -189,8 +198,11 @@ assert e["access_token_valid"] and e["access_token_expires_at"] > time.time() + 
 		echo "browser noise on stdout"
 	EOF
 	chmod +x "$T/browser.sh"
+	local start=$SECONDS
 	BROWSER=$T/browser.sh run --separate-stderr timeout 30 b0-proxy token
 	[ "$status" -eq 0 ]
+	# The idle connection did not hold up the callback.
+	[ $((SECONDS - start)) -lt 5 ]
 	# stdout holds the token only: the browser's output went to /dev/null.
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == ey* ]]
@@ -368,10 +380,60 @@ assert e["access_token_valid"] and e["access_token_expires_at"] > time.time() + 
 	fake_start
 	login_device
 	# The reader of stdout is gone at once, stdin ends after a second.
+	run bash -c '(sleep 1; echo x) |
+	    timeout 20 b0-proxy --host r1-lab1.edge.test 2>"$T/gone.err" | true
+	    echo "${PIPESTATUS[1]}"'
+	echo "b0-proxy: $output; $(cat "$T/gone.err")"
+	# Not killed by timeout(1), and quiet about it.
+	[ "$output" = 0 ]
+	[ ! -s "$T/gone.err" ]
+}
+
+@test "ssh gone during a browser sign-in: b0-proxy ends the browser and exits" {
+	fake_start
+	cat >"$T/browser.sh" <<-EOF
+		#!/bin/sh
+		echo \$\$ >"$T/browser.pid"
+		exec sleep 1000
+	EOF
+	chmod +x "$T/browser.sh"
 	local start=$SECONDS
-	run bash -c '(sleep 1; echo x) | timeout 20 b0-proxy --host r1-lab1.edge.test | true'
-	[ "$status" -eq 0 ]
+	# ssh's end of the stdout pipe closes at once; stdin stays open.
+	BROWSER=$T/browser.sh run bash -c \
+	    'exec 3< <(exec sleep 30 >/dev/null 2>&1)
+	    echo $! >"$T/stdin.pid"
+	    timeout 30 b0-proxy --host r1.edge.test <&3 2>"$T/gone.err" | true
+	    echo "${PIPESTATUS[0]}"'
+	echo "status $output after $((SECONDS - start)) s: $(cat "$T/gone.err")"
+	[ "$output" = 1 ]
 	[ $((SECONDS - start)) -lt 10 ]
+	grep -q '^b0-proxy: the ssh client went away$' "$T/gone.err"
+	wait_for 5 bash -c "! kill -0 $(cat "$T/browser.pid") 2>/dev/null"
+	rm -f "$T/browser.pid"
+}
+
+@test "debug lines carry no tokens" {
+	fake_start
+	login_device
+	B0_PROXY_DEBUG=1 run --separate-stderr b0-proxy token
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"cached access token"* ]]
+	[[ "$stderr" != *eyJ* ]]
+	! grep -q eyJ "$T/login.err"
+}
+
+@test "an edge at an IPv6 address: --edge and --connect [::1]:PORT" {
+	echo_start
+	fake_start --bind ::1
+	rm "$T/config/b0/proxy.conf"
+	run --separate-stderr bash -c "echo v6 | timeout 30 b0-proxy --edge edge.test \
+	    --connect '[::1]:$EPORT' --ca '$T/ca.crt' --device --host r1.edge.test"
+	[ "$status" -eq 0 ]
+	[ "$output" = v6 ]
+	grep -q '^CONNECT 200 r1.edge.test alice@example.org sni=r1.edge.test$' "$T/fake.log"
+	run --separate-stderr b0-proxy --edge edge.test --connect "[::1]:$EPORT" \
+	    --ca "$T/ca.crt" ssh-config
+	[ "${lines[1]}" = "	ProxyCommand b0-proxy --edge edge.test --connect [::1]:$EPORT --ca $T/ca.crt --host %h --port %p" ]
 }
 
 @test "the edge's certificate is verified against the socket name" {
@@ -486,6 +548,7 @@ approve() {
 edge_login() {
 	timeout 60 b0-proxy login --device >"$T/login.out" 2>"$T/login.err" &
 	local pid=$!
+	echo "$pid" >"$T/login.pid"
 	approve "$T/login.err" "$1"
 	wait "$pid"
 }
@@ -511,6 +574,17 @@ vis_ssh() {
 	    and .access_token_valid and .refresh_token' <<<"$output"
 	# Neither the token nor the device code is in any log.
 	! grep -l 'eyJ' "$T"/*.log "$T/login.err"
+	# logout hands the refresh token back: the grant ends at the edge.
+	local rt
+	rt=$(jq -r .refresh_token "$T/cache/b0/edge.test.json")
+	run --separate-stderr b0-proxy logout
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "b0-proxy: signed out of edge.test (the edge ended the grant)" ]
+	[ ! -e "$T/cache/b0/edge.test.json" ]
+	grep -q 'revoke: grant [0-9a-f]* ended by its client' "$T/edge.log"
+	web "$T/x.jar" -d grant_type=refresh_token -d client_id=b0-proxy \
+	    --data-urlencode "refresh_token=$rt" "$ISS/token" >"$T/rt.json" || true
+	[ "$(jq -r .error "$T/rt.json")" = invalid_grant ]
 }
 
 @test "edge: ssh through a tls socket to a real sshd" {
@@ -536,6 +610,7 @@ vis_ssh() {
 	for i in $(seq 1 10); do
 		timeout 90 b0-proxy token --device >"$T/tok.$i" 2>"$T/tok.$i.err" &
 		pids+=($!)
+		echo $! >"$T/tok.$i.pid"
 	done
 	# Whoever holds the lock prints the code; the others wait.
 	wait_for 20 grep -lq 'enter the code' "$T"/tok.*.err
@@ -598,4 +673,47 @@ vis_ssh() {
 	# Stopping it stops its streams too.
 	kill "$(cat "$T/listen.pid")"
 	wait_for 5 bash -c "! kill -0 $(cat "$T/listen.pid") 2>/dev/null"
+}
+
+@test "edge: the browser flow in a real browser (chromium) lands on 'Signed in to edge.test'" {
+	browser_have || skip "no Node.js 20+, chromium or npm tools (scripts/deps)"
+	browser_env
+	export B0_BROWSER_EMAIL=alice@example.com
+	export B0_BROWSER_PASSWORD="pw of alice@example.com"
+	run --separate-stderr timeout 120 b0-proxy token
+	[ "$status" -eq 0 ]
+	[[ "$output" == eyJ* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$stderr" == *"b0-proxy: signed in to edge.test as alice@example.com"* ]]
+	# The browser shows b0-proxy's page after b0-proxy has its tokens.
+	wait_for 20 grep -q '^http://127.0.0.1:[0-9]*/callback Signed in to edge.test$' "$B0_BROWSER_LOG"
+	grep -q 'token: grant .* for alice@example.com (builtin, authorization_code)' "$T/edge.log"
+}
+
+@test "edge: the first ssh signs in with the device flow while ssh waits" {
+	vis_ssh root@r1-lab1.edge.test 'echo first-time' >"$T/ssh.out" \
+	    2>"$T/ssh.err" &
+	local pid=$!
+	echo "$pid" >"$T/ssh.pid"
+	approve "$T/ssh.err" alice@example.com
+	wait "$pid"
+	[ "$(cat "$T/ssh.out")" = first-time ]
+	# What ssh passed on from b0-proxy: its lines only.
+	grep -q '^b0-proxy: signed in to edge.test as alice@example.com' "$T/ssh.err"
+	! grep -v '^b0-proxy: ' "$T/ssh.err"
+}
+
+@test "edge: no such socket, and the publisher away: one line each" {
+	edge_login alice@example.com
+	run --separate-stderr timeout 20 b0-proxy --host nosuch-lab1.edge.test </dev/null
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	echo "$stderr"
+	[[ "$stderr" == "b0-proxy: no such socket nosuch-lab1.edge.test at edge.test"* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	b0_stop "$T" pub
+	run --separate-stderr timeout 20 b0-proxy --host r1-lab1.edge.test </dev/null
+	[ "$status" -eq 1 ]
+	echo "$stderr"
+	[ "$stderr" = "b0-proxy: r1-lab1.edge.test is unavailable: publisher lab1 is not connected" ]
 }

@@ -146,6 +146,7 @@ class H(http.server.BaseHTTPRequestHandler):
             self.reply(200, json.dumps(issue(c[0])))
         elif gt == "urn:ietf:params:oauth:grant-type:device_code":
             dc = form.get("device_code", "")
+            log("POLL %.3f" % time.time())
             with LOCK:
                 polls = DEVICES.get(dc)
                 if polls is not None:
@@ -258,6 +259,7 @@ def main():
     p.add_argument("--ttl", type=int, default=600)
     p.add_argument("--slow-token", type=float, default=0)
     p.add_argument("--slow-down", action="store_true")
+    p.add_argument("--bind", default="127.0.0.1")
     A = p.parse_args()
     A.allow = A.allow.split(",")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -278,7 +280,9 @@ def main():
         def handle_error(self, request, client_address):
             pass
 
-    srv = S(("127.0.0.1", 0), H)
+    if ":" in A.bind:
+        S.address_family = socket.AF_INET6
+    srv = S((A.bind, 0), H)
     port = srv.server_address[1]
     A.issuer = "https://%s:%d" % (A.domain, port)
     with open(A.port_file + ".tmp", "w") as f:
