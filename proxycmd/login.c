@@ -118,6 +118,16 @@ random_b64(size_t n, char *out, size_t outsz)
 }
 
 /* Wait up to ms for fd (POLLIN), or for watch_fd to hang up. */
+/* Milliseconds on the monotonic clock. */
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static int
 wait_fd(int fd, int watch_fd, int ms, struct b0_errmsg *em)
 {
@@ -459,7 +469,8 @@ device_flow(
 	struct px_device d;
 	struct b0_buf *form = NULL;
 	char err[PX_OAUTH_ERRLEN];
-	time_t deadline, next;
+	time_t deadline;
+	uint64_t next;
 	int r;
 
 	memset(t, 0, sizeof(*t));
@@ -483,8 +494,13 @@ device_flow(
 		px_say("or open %s", d.verification_uri_complete);
 	deadline = time(NULL) + d.expires_in;
 	for (;;) {
-		next = time(NULL) + d.interval;
-		while (time(NULL) < next) {
+		/*
+		 * At least interval seconds from the last answer (RFC 8628
+		 * 3.5), on a clock finer than time(): rounding to whole
+		 * seconds would poll up to a second early.
+		 */
+		next = mono_ms() + (uint64_t)d.interval * 1000;
+		while (mono_ms() < next) {
 			if ((r = wait_fd(-1, watch_fd, 200, em)) < 0)
 				goto out;
 		}
