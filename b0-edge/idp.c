@@ -12,7 +12,6 @@
 #include <netinet/in.h>
 
 #include <ctype.h>
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2298,32 +2297,47 @@ set_from_conf(struct idp *idp, const struct edge_conf *c)
 }
 
 /*
- * Started as root: the keys directory it just made belongs to the
- * daemon's user, as the rest of the state directory does.
+ * Started as root to bind its port, the edge reads and makes its state
+ * (keys, users, grants) as the user it is about to become: the state
+ * directory and everything in it is that user's (b0-edge's commands write
+ * it as that user too), and after the drop that user alone reads and
+ * rewrites it.  Provider secrets, which only root may read, are read
+ * afterwards as root again.  *switchedp says whether to switch back.
  */
-static void
-keys_chown(struct idp *idp, const struct edge_conf *c)
+static int
+state_user_enter(
+    const struct edge_conf *c, int *switchedp, struct b0_errmsg *em)
 {
-	char dir[PATH_MAX], p[PATH_MAX];
-	struct dirent *de;
 	uid_t uid;
 	gid_t gid;
-	DIR *d;
+	int r;
 
-	if (geteuid() != 0 || c->user == NULL ||
-	    b0_daemon_lookup(c->user, &uid, &gid, NULL) != 0 || uid == 0)
-		return;
-	snprintf(dir, sizeof(dir), "%s/keys", idp->state_dir);
-	(void)lchown(dir, uid, gid);
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		(void)lchown(p, uid, gid);
+	*switchedp = 0;
+	if (geteuid() != 0 || c->user == NULL)
+		return 0;
+	if ((r = b0_daemon_lookup(c->user, &uid, &gid, em)) != 0)
+		return r;
+	if (uid == 0)
+		return 0;
+	if (setegid(gid) == -1 || seteuid(uid) == -1) {
+		r = b0_err_from_errno();
+		(void)seteuid(0);
+		(void)setegid(0);
+		b0_err_set(
+		    em, "cannot act as user %s: %s", c->user, b0_strerror(r));
+		return r;
 	}
-	closedir(d);
+	*switchedp = 1;
+	return 0;
+}
+
+static void
+state_user_leave(int switched)
+{
+	if (switched) {
+		(void)seteuid(0);
+		(void)setegid(0);
+	}
 }
 
 int
@@ -2331,7 +2345,7 @@ idp_new(struct edge *e, struct idp **ip, struct b0_errmsg *em)
 {
 	const struct edge_conf *c = e->conf;
 	struct idp *idp = NULL;
-	int r;
+	int r, switched = 0;
 
 	*ip = NULL;
 	if ((idp = calloc(1, sizeof(*idp))) == NULL)
@@ -2359,12 +2373,16 @@ idp_new(struct edge *e, struct idp **ip, struct b0_errmsg *em)
 		b0_err_set(em, "no random numbers");
 		goto out;
 	}
-	if ((r = keys_load(c->state_dir, 1, &idp->keys, em)) != 0)
+	if ((r = state_user_enter(c, &switched, em)) != 0)
 		goto out;
-	keys_chown(idp, c);
-	if ((r = users_load(c->state_dir, &idp->users, em)) != 0 ||
-	    (r = grants_load(c->state_dir, &idp->g, em)) != 0 ||
-	    (r = upstreams_new(e->loop, c, idp->issuer, &idp->up, em)) != 0)
+	if ((r = keys_load(c->state_dir, 1, &idp->keys, em)) != 0 ||
+	    (r = users_load(c->state_dir, &idp->users, em)) != 0 ||
+	    (r = grants_load(c->state_dir, &idp->g, em)) != 0) {
+		state_user_leave(switched);
+		goto out;
+	}
+	state_user_leave(switched);
+	if ((r = upstreams_new(e->loop, c, idp->issuer, &idp->up, em)) != 0)
 		goto out;
 	b0_info(idp->log,
 	    "issuer %s: %zu signing key%s, %zu built-in account%s%s, %zu "

@@ -23,7 +23,6 @@ setup() {
 		echo "pw of $u" | "$B0_BUILD/b0-edge" -f "$T/edge.conf" \
 		    user add "$u" 2>>"$T/token.log"
 	done
-	chown root "$T/edge-state/users"
 	edge_start
 	token_add lab1
 	pub_conf pub "$T/lab1.token" "socket r1 tls/22/alice@example.com"
@@ -62,6 +61,10 @@ b0ssh() {
 	as_visitor timeout 120 ssh "${SSH_OPTS[@]}" \
 	    -o ProxyCommand="$B0_BUILD/b0-proxy --host %h --port %p" \
 	    root@r1-lab1.edge.test "$@"
+}
+
+registered_twice() {
+	[ "$(grep -c 'registered 1 of 1 socket' "$T/pub.log")" -ge 2 ]
 }
 
 browser_calls() {
@@ -162,4 +165,26 @@ browser_calls() {
 	[ "$status" -eq 0 ]
 	[ "$output" = root ]
 	[ "$(browser_calls)" -eq 0 ]
+}
+
+@test "the edge restarts: its keys, accounts and grants come back, nobody signs in again" {
+	export B0_BROWSER_EMAIL=alice@example.com
+	export B0_BROWSER_PASSWORD="pw of alice@example.com"
+	run --separate-stderr b0ssh true
+	[ "$status" -eq 0 ]
+	[ "$(browser_calls)" -eq 1 ]
+	# Started as root, the edge runs as nobody: its state is nobody's.
+	[ "$(stat -c %U "$T/edge-state/grants")" = nobody ]
+	tun_stop edge
+	edge_start
+	# The publisher comes back by itself and registers again.
+	wait_for 20 registered_twice
+	# 65 s tokens: after 6 s under a minute is left, so this refreshes
+	# with the grant the edge kept.
+	sleep 6
+	run --separate-stderr b0ssh 'id -un'
+	[ "$status" -eq 0 ]
+	[ "$output" = root ]
+	[ "$(browser_calls)" -eq 1 ]
+	log_has edge 'token: grant .* refreshed for alice@example.com'
 }

@@ -31,9 +31,6 @@ setup() {
 		echo "pw of $u" | "$B0_BUILD/b0-edge" -f "$T/edge.conf" \
 		    user add "$u" 2>>"$T/token.log"
 	done
-	# `user add` writes the file as the edge's user (nobody), and the
-	# edge, started as root, wants it owned by root (idp branch, to fix).
-	chown root "$T/edge-state/users"
 	pool=4
 	if [[ "$BATS_TEST_DESCRIPTION" == waiting* ]]; then
 		# One idle channel; the default heartbeat keeps a stopped
