@@ -70,7 +70,8 @@ struct fail_slot {
 struct upcb {
 	struct idp *idp;
 	char req[GRANT_ID_SIZE];
-	int in_call; /* done() may come while upstreams_callback() runs */
+	char provider[33]; /* who answered */
+	int in_call;	   /* done() may come while upstreams_callback() runs */
 	int ended;
 	char email[GRANT_EMAIL_SIZE];
 	char why[256];
@@ -1409,11 +1410,11 @@ upstream_start(
 {
 	struct b0_http_params ps;
 	struct b0_errmsg em;
-	char bc[GRANT_SECRET_SIZE], id[GRANT_ID_SIZE];
+	char bc[GRANT_SECRET_SIZE], tag[GRANT_ID_SIZE + 40];
 	char *loc = NULL;
 	struct b0_buf lb;
-	struct preq *p, copy;
-	int r = B0_ERR_INTERNAL;
+	struct preq *p;
+	int r;
 
 	b0_err_clear(&em);
 	if ((r = params(rq->query, strlen(rq->query), &ps, &em)) != 0) {
@@ -1429,44 +1430,32 @@ upstream_start(
 		goto out;
 	}
 	/*
-	 * Each attempt at a provider gets its own request, named in the
-	 * provider's state: a late answer from an earlier attempt (another
-	 * provider) finds nothing to mark.  p stays for the login page.
+	 * The provider's state carries "<request>.<provider>": the answer
+	 * says who vouched for the person even if they tried another
+	 * provider meanwhile.
 	 */
-	copy = *p; /* preq_new() may push out p itself */
-	if ((p = preq_new(idp->g, copy.kind, now_s(), copy.owner)) == NULL) {
-		page_error(rs, 503, "Busy", "Try again later.");
-		goto out;
-	}
-	b0_strlcpy(id, p->id, sizeof(id));
-	memcpy(p->redirect_uri, copy.redirect_uri, sizeof(p->redirect_uri));
-	memcpy(p->state, copy.state, sizeof(p->state));
-	p->has_state = copy.has_state;
-	memcpy(p->nonce, copy.nonce, sizeof(p->nonce));
-	p->has_nonce = copy.has_nonce;
-	memcpy(p->challenge, copy.challenge, sizeof(p->challenge));
-	memcpy(p->scope, copy.scope, sizeof(p->scope));
-	memcpy(p->user_code, copy.user_code, sizeof(p->user_code));
-	grants_hash(bc, strlen(bc), p->browser);
-	b0_strlcpy(p->provider, name, sizeof(p->provider));
-	p->upstream = 1;
+	snprintf(tag, sizeof(tag), "%s.%s", p->id, name);
 	r = idp->up == NULL ? B0_ERR_NOT_FOUND
-			    : upstreams_start(idp->up, name, id, &loc, &em);
+			    : upstreams_start(idp->up, name, tag, &loc, &em);
 	if (r != 0) {
-		preq_del(idp->g, p);
 		page_error(rs, r == B0_ERR_NOT_FOUND ? 404 : 502,
 		    "Sign-in failed",
 		    r == B0_ERR_NOT_FOUND ? "There is no such provider."
 					  : b0_err_text(&em, r));
 		goto out;
 	}
+	grants_hash(bc, strlen(bc), p->browser);
+	b0_strlcpy(p->provider, name, sizeof(p->provider));
+	p->upstream = 1;
+	p->upstream_end = 0;
+	memset(&p->who, 0, sizeof(p->who));
+	p->why[0] = '\0';
 	b0_buf_init(&lb, 8192);
 	(void)b0_buf_put_str(&lb, loc);
 	redirect(idp, rs, &lb);
 	b0_buf_cleanup(&lb);
 out:
 	free(loc);
-	OPENSSL_cleanse(&copy, sizeof(copy));
 	OPENSSL_cleanse(bc, sizeof(bc));
 	b0_http_params_cleanup(&ps);
 }
@@ -1483,14 +1472,14 @@ upcb_apply(struct idp *idp, struct upcb *cb)
 	if (cb->email[0] != '\0' && email_ok(cb->email)) {
 		b0_strlcpy(p->who.email, cb->email, sizeof(p->who.email));
 		snprintf(p->who.src, sizeof(p->who.src), "%s%s", SRC_UPSTREAM,
-		    p->provider);
+		    cb->provider);
 	} else {
 		b0_strlcpy(p->why,
 		    cb->why[0] != '\0' ? cb->why
 				       : "The provider gave no usable email.",
 		    sizeof(p->why));
 		b0_notice(
-		    idp->log, "login at %s failed: %s", p->provider, p->why);
+		    idp->log, "login at %s failed: %s", cb->provider, p->why);
 	}
 }
 
@@ -1517,7 +1506,7 @@ upstream_callback(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	struct b0_errmsg em;
 	struct upcb *cb;
 	struct preq *p;
-	char *req = NULL;
+	char *req = NULL, *dot;
 	int r;
 
 	b0_err_clear(&em);
@@ -1542,7 +1531,14 @@ upstream_callback(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 		free(req);
 		return;
 	}
-	b0_strlcpy(cb->req, req != NULL ? req : "", sizeof(cb->req));
+	/* "<request>.<provider>", as upstream_start() made it. */
+	if (req != NULL && (dot = strchr(req, '.')) != NULL &&
+	    (size_t)(dot - req) < sizeof(cb->req) &&
+	    strlen(dot + 1) < sizeof(cb->provider)) {
+		memcpy(cb->req, req, (size_t)(dot - req));
+		cb->req[dot - req] = '\0';
+		b0_strlcpy(cb->provider, dot + 1, sizeof(cb->provider));
+	}
 	free(req);
 	p = preq_find(idp->g, cb->req, now_s());
 	if (p == NULL || !p->upstream || !same_browser(rq, p)) {
