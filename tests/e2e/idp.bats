@@ -610,6 +610,11 @@ forged() {
 	printf '%s' "$1" | "$B0_BUILD/tools/b0-jwtsign" "$key" "$kid" ${2:-at+jwt}
 }
 
+# b64u: base64url without padding, of stdin.
+b64u() {
+	basenc --base64url -w0 | tr -d '='
+}
+
 # refused TOKEN: /userinfo answers 401 invalid_token.
 refused() {
 	c -i -H "Authorization: Bearer $1" "$ISS/userinfo" >"$T/ui"
@@ -642,6 +647,29 @@ refused() {
 	"$B0_BUILD/tools/b0-jwtsign" --new-key "$T/other.pem"
 	refused "$(forged "$(good)" at+jwt "$T/other.pem")"
 	refused "not.a.token"
+	# The classic attacks: the algorithm is the key's, never the token's.
+	local tok h p sig kid other pub
+	tok=$(forged "$(good)")
+	h=${tok%%.*} p=${tok#*.} sig=${tok##*.}
+	p=${p%%.*}
+	kid=$(ls "$T"/edge-state/keys/*.pem | tail -1)
+	kid=$(basename "$kid" .pem)
+	kid=${kid#*-}
+	for alg in none None NONE nOnE; do
+		refused "$(printf '{"alg":"%s","kid":"%s","typ":"at+jwt"}' \
+		    "$alg" "$kid" | b64u).$p."
+	done
+	refused "$h.$p."
+	refused "$h.$p"
+	other=$(forged "$(good '{"email":"mallory@example.com","sub":"mallory@example.com"}')")
+	other=${other#*.}
+	refused "$h.${other%%.*}.$sig"
+	openssl ec -in "$(ls "$T"/edge-state/keys/*.pem | tail -1)" -pubout \
+	    -out "$T/pub.pem" 2>/dev/null
+	pub=$(cat "$T/pub.pem")
+	h=$(printf '{"alg":"HS256","kid":"%s","typ":"at+jwt"}' "$kid" | b64u)
+	refused "$h.$p.$(printf '%s' "$h.$p" |
+	    openssl dgst -sha256 -hmac "$pub" -binary | b64u)"
 	run c -i "$ISS/userinfo"
 	assert_line --partial "HTTP/1.1 401"
 	assert_line --partial "WWW-Authenticate: Bearer"
