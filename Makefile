@@ -39,6 +39,7 @@ WARN := -Wall -Wextra $(WERROR) -Wformat=2 -Wshadow -Wstrict-prototypes \
 SSL_CFLAGS  := $(shell $(PKG_CONFIG) --cflags openssl)
 SSL_LIBS    := $(shell $(PKG_CONFIG) --libs openssl)
 CURL_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+QR_LIBS     := $(shell $(PKG_CONFIG) --libs libqrencode 2>/dev/null || echo -lqrencode)
 
 B0_CPPFLAGS := -D_GNU_SOURCE -Ilib -Ipolicy $(SSL_CFLAGS) $(CPPFLAGS)
 B0_CFLAGS   := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -MMD -MP $(CFLAGS)
@@ -106,7 +107,8 @@ $(BUILD)/b0-publish: $(call obj,$(PUB_SRC)) $(LIBPOLICY) $(LIBB0)
 	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(SSL_LIBS)
 
 $(BUILD)/b0-proxy: $(call obj,$(PROXY_SRC)) $(LIBPOLICY) $(LIBB0)
-	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(CURL_LIBS) $(SSL_LIBS)
+	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(CURL_LIBS) $(SSL_LIBS) \
+	    $(QR_LIBS)
 
 # The module exports pam_sm_* only (version script) and must resolve every
 # symbol at link time (-z defs); it never links libcurl.

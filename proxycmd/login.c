@@ -490,8 +490,10 @@ device_flow(
 	       "to %d minutes)",
 	    o->edge->domain, d.verification_uri, d.user_code,
 	    (int)((d.expires_in + 59) / 60));
-	if (d.verification_uri_complete != NULL)
+	if (d.verification_uri_complete != NULL) {
 		px_say("or open %s", d.verification_uri_complete);
+		px_qr_show(d.verification_uri_complete);
+	}
 	deadline = time(NULL) + d.expires_in;
 	for (;;) {
 		/*

@@ -41,6 +41,14 @@ void px_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* px_debug(fmt, ...): as px_say when B0_PROXY_DEBUG is set. */
 void px_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* qr.c */
+
+/*
+ * px_qr_show(url): url as a QR code on stderr, if stderr is a terminal;
+ * nothing otherwise or when it cannot be encoded.
+ */
+void px_qr_show(const char *url);
+
 /* conf.c */
 
 struct px_edge {

@@ -169,6 +169,30 @@ assert e["access_token_valid"] and e["access_token_expires_at"] > time.time() + 
 	[ "$output" = "edge.test: not signed in" ]
 }
 
+@test "device flow on a terminal: a QR code of the URL under it; none in a pipe" {
+	fake_start
+	# script(1) gives b0-proxy a terminal for stdout and stderr.
+	timeout 30 script -qec "b0-proxy login --device" "$T/tty.log" \
+	    >/dev/null 2>&1 </dev/null
+	grep -q 'enter the code BCDF-GHJK' "$T/tty.log"
+	grep -q 'signed in to edge.test as alice@example.org' "$T/tty.log"
+	# A square of half blocks: every row as wide, (rows * 2) ~ width.
+	python3 - "$T/tty.log" <<-'EOF'
+		import sys
+		rows = [l.rstrip("\r\n") for l in open(sys.argv[1], encoding="utf-8")
+		        if "\u2588" in l or "\u2580" in l or "\u2584" in l]
+		assert len(rows) >= 12, rows
+		widths = {len(r) for r in rows}
+		assert len(widths) == 1, widths
+		w = widths.pop()
+		assert abs(2 * len(rows) - w) <= 1, (len(rows), w)
+	EOF
+	# Not a terminal: no code, only lines of ours.
+	rm -rf "$T/cache"
+	login_device
+	! grep -v '^b0-proxy: ' "$T/login.err"
+}
+
 @test "device flow honours slow_down" {
 	fake_start --slow-down
 	login_device
