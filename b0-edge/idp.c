@@ -366,7 +366,14 @@ binder(char *out, size_t outsz, char kind, const char *cookie_value)
 	snprintf(out, outsz, "%c:%s", kind, cookie_value);
 }
 
-/* The browser session of this request, and its cookie value. */
+static int who_current(const struct idp *idp, const char *email,
+    const char *src, struct b0_errmsg *em);
+
+/*
+ * The browser session of this request, and its cookie value.  A session
+ * of someone the edge no longer lets in (`user del`, a provider removed)
+ * ends here: the browser signs in again.
+ */
 static struct bsess *
 session_of(struct idp *idp, const struct hreq *rq, char *cv, size_t cvsz)
 {
@@ -374,7 +381,12 @@ session_of(struct idp *idp, const struct hreq *rq, char *cv, size_t cvsz)
 
 	if (!cookie(rq, COOKIE_SESSION, cv, cvsz))
 		return NULL;
-	if ((s = bsess_find(idp->g, cv, now_s())) == NULL) {
+	s = bsess_find(idp->g, cv, now_s());
+	if (s != NULL && !who_current(idp, s->who.email, s->who.src, NULL)) {
+		bsess_del(idp->g, s);
+		s = NULL;
+	}
+	if (s == NULL) {
 		OPENSSL_cleanse(cv, cvsz);
 		cv[0] = '\0';
 	}

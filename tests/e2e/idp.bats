@@ -519,6 +519,12 @@ oauth_error() {
 	assert_line --partial "HTTP/1.1 401"
 	post /token -d grant_type=refresh_token --data-urlencode "refresh_token=$RT"
 	oauth_error 400 invalid_grant
+	# Her browser session at the edge ends too: /authorize asks for a
+	# sign-in again instead of handing out a code.
+	pkce
+	authorize
+	[ "$(status)" = 302 ]
+	[[ "$(location "$T/h")" == /login\?req=* ]]
 }
 
 @test "key rotate: new tokens use the new kid, the old kid stays in the JWKS" {
