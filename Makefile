@@ -182,7 +182,7 @@ bench: all
 # Debian packages in build/deb/ (needs debhelper and dpkg-dev).
 deb:
 	rm -rf build/deb && mkdir -p build/deb/b0
-	tar --exclude=./build --exclude=./.git --exclude=./node_modules \
+	tar --exclude=./build --exclude=./.git --exclude=node_modules \
 	    -cf - . | tar -C build/deb/b0 -xf -
 	cp -r packaging/debian build/deb/b0/debian
 	cd build/deb/b0 && dpkg-buildpackage -us -uc -b
