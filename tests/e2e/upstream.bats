@@ -123,6 +123,29 @@ token_email() {
 	assert_output 0
 }
 
+@test "several providers: a button each next to the password form, and the one chosen signs in" {
+	need_node
+	provider_up Alice@Example.com:pw-alice
+	edge_up "provider test $OIDC_ISSUER edge $T/secret" \
+	    "provider other $OIDC_ISSUER edge $T/secret"
+	wait_for 10 edge_log_has "upstream other: $OIDC_ISSUER is ready"
+	target_up
+	curl -s --max-time 10 --resolve "edge.test:$EPORT:127.0.0.1" \
+	    --cacert "$T/ca.crt" -L -o "$T/login.html" "$(authorize_url)"
+	grep -q 'data-provider="test"' "$T/login.html"
+	grep -q 'data-provider="other"' "$T/login.html"
+	grep -q 'name="password"' "$T/login.html"
+	browser_env
+	export B0_BROWSER_PROVIDER=other
+	export B0_BROWSER_UPSTREAM_LOGIN=alice@example.com
+	export B0_BROWSER_UPSTREAM_PASSWORD=pw-alice
+	run browser_run "$(authorize_url)"
+	assert_success
+	edge_log_has "upstream other: signed in alice@example.com"
+	run token_email
+	assert_output alice@example.com
+}
+
 @test "an email the provider has not verified is refused" {
 	need_node
 	provider_up bob@example.com:pw-bob:unverified
