@@ -63,8 +63,17 @@ oidc_start() {
 	    </dev/null &
 	pid=$!
 	echo "$pid" >"$T/oidc.pid"
-	if ! wait_for 20 _oidc_ready "$pid"; then
-		echo "oidc_start: the provider did not start; $T/oidc.log:" >&2
+	# Node loads oidc-provider and makes an RSA key before it listens.
+	# Once, in a CI run's ASan pass, it was still not ready after 20 s
+	# (the cause was not found; it never happened alone): 60 s, and say
+	# whether it is running at all.
+	if ! wait_for 60 _oidc_ready "$pid"; then
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "oidc_start: the provider is running but not ready after 60 s" >&2
+		else
+			echo "oidc_start: the provider exited" >&2
+		fi
+		echo "oidc_start: $T/oidc.log:" >&2
 		cat "$T/oidc.log" >&2
 		oidc_stop
 		return 1

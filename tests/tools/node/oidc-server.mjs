@@ -173,6 +173,11 @@ const server = tls
   ? https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler)
   : http.createServer(handler);
 
+// A port that cannot be had is an error to say, not an exception to die of.
+server.on('error', (e) => {
+  process.stderr.write(`oidc-server: ${host}:${port}: ${e.message}\n`);
+  process.exit(1);
+});
 server.listen(port, host, () => {
   // The issuer names the port, known only now when it was 0.
   const bound = server.address().port;
