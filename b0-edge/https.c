@@ -153,6 +153,10 @@ hconn_new(struct edge *e, int fd, SSL *ssl, const char *peer)
 	b0_buf_init(&hc->out, HTTP_RESP_MAX + B0_HTTP_HEAD_MAX);
 	b0_buf_init(&hc->rhdr, B0_HTTP_HEAD_MAX);
 	b0_buf_init(&hc->rbody, HTTP_RESP_MAX);
+	/* Requests carry passwords and codes, responses tokens: wipe them. */
+	b0_buf_set_secret(&hc->in);
+	b0_buf_set_secret(&hc->out);
+	b0_buf_set_secret(&hc->rbody);
 	TAILQ_INSERT_TAIL(&e->hconns, hc, entry);
 	nhconns++;
 	if (b0_loop_add(e->loop, fd, B0_LOOP_READ, hconn_io, hc) != 0) {
