@@ -74,30 +74,6 @@ random_hex(char *out, size_t outsz)
 }
 
 static int
-hex_decode32(const char *s, uint8_t out[32])
-{
-	size_t i;
-
-	if (strlen(s) != 64)
-		return B0_ERR_FORMAT;
-	for (i = 0; i < 64; i++) {
-		int v;
-
-		if (s[i] >= '0' && s[i] <= '9')
-			v = s[i] - '0';
-		else if (s[i] >= 'a' && s[i] <= 'f')
-			v = s[i] - 'a' + 10;
-		else
-			return B0_ERR_FORMAT;
-		if (i % 2 == 0)
-			out[i / 2] = (uint8_t)(v << 4);
-		else
-			out[i / 2] |= (uint8_t)v;
-	}
-	return 0;
-}
-
-static int
 is_hex32(const char *s)
 {
 	return strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
@@ -451,10 +427,10 @@ parse_line(const struct b0_conf_line *l, struct grant *gr)
 	if (b0_parse_u64(l->argv[5], 0, INT64_MAX, &u) != 0)
 		return B0_ERR_FORMAT;
 	gr->last_used = (int64_t)u;
-	if (hex_decode32(l->argv[6], gr->cur) != 0)
+	if (b0_hex_decode(l->argv[6], gr->cur, 32) != 0)
 		return B0_ERR_FORMAT;
 	for (i = 7; i < l->argc; i++)
-		if (hex_decode32(l->argv[i], gr->prev[gr->nprev++]) != 0)
+		if (b0_hex_decode(l->argv[i], gr->prev[gr->nprev++], 32) != 0)
 			return B0_ERR_FORMAT;
 	return 0;
 }

@@ -31,30 +31,6 @@ path_in(const char *dir, const char *name, char *out, size_t size)
 	return 0;
 }
 
-static int
-hex_decode32(const char *s, uint8_t out[32])
-{
-	size_t i;
-
-	if (strlen(s) != 64)
-		return B0_ERR_FORMAT;
-	for (i = 0; i < 64; i++) {
-		int v;
-
-		if (s[i] >= '0' && s[i] <= '9')
-			v = s[i] - '0';
-		else if (s[i] >= 'a' && s[i] <= 'f')
-			v = s[i] - 'a' + 10;
-		else
-			return B0_ERR_FORMAT;
-		if (i % 2 == 0)
-			out[i / 2] = (uint8_t)(v << 4);
-		else
-			out[i / 2] |= (uint8_t)v;
-	}
-	return 0;
-}
-
 /* Open dir/name for line-by-line reading; *cp NULL if it does not exist. */
 static int
 open_state(const char *dir, const char *name, struct b0_conf **cp,
@@ -111,7 +87,7 @@ edge_tokens_load(const char *dir, struct edge_tokens *t, struct b0_errmsg *em)
 	while ((r = b0_conf_next(rd, &l, em)) == 1) {
 		memset(&tok, 0, sizeof(tok));
 		if (l.argc != 3 || !b0_proto_name_valid(l.argv[0]) ||
-		    hex_decode32(l.argv[1], tok.hash) != 0 ||
+		    b0_hex_decode(l.argv[1], tok.hash, 32) != 0 ||
 		    b0_parse_u64(l.argv[2], 0, INT64_MAX, &created) != 0) {
 			r = b0_conf_error(em, &l, "not NAME SHA256 CREATED");
 			break;

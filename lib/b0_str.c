@@ -112,3 +112,26 @@ b0_hex_encode(const unsigned char *in, size_t n, char *out, size_t outsz)
 	out[2 * n] = '\0';
 	return 0;
 }
+
+int
+b0_hex_decode(const char *s, unsigned char *out, size_t n)
+{
+	size_t i;
+	int v;
+
+	if (strlen(s) != 2 * n)
+		return B0_ERR_FORMAT;
+	for (i = 0; i < 2 * n; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			v = s[i] - '0';
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			v = s[i] - 'a' + 10;
+		else
+			return B0_ERR_FORMAT;
+		if (i % 2 == 0)
+			out[i / 2] = (unsigned char)(v << 4);
+		else
+			out[i / 2] |= (unsigned char)v;
+	}
+	return 0;
+}

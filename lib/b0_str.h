@@ -43,4 +43,12 @@ void b0_str_wipe_free(char *s);
  */
 int b0_hex_encode(const unsigned char *in, size_t n, char *out, size_t outsz);
 
+/*
+ * b0_hex_decode(s, out, n):
+ * Decode s, which must be exactly 2n lower-case hex digits (what
+ * b0_hex_encode() writes), into the n bytes of out.  Returns 0 or
+ * B0_ERR_FORMAT.
+ */
+int b0_hex_decode(const char *s, unsigned char *out, size_t n);
+
 #endif /* B0_STR_H */
