@@ -52,6 +52,14 @@ struct edge_conf {
 	struct edge_provider providers[EDGE_MAX_PROVIDERS];
 	int nproviders;
 	char *provider_ca; /* CA file for providers; NULL: system CAs */
+	/* http sockets (docs/http.md). */
+	size_t http_head_max;	     /* http-head-max, 16384 */
+	size_t http_line_max;	     /* http-line-max, 8192 */
+	size_t http_fields_max;	     /* http-fields-max, 64 */
+	uint64_t http_body_max;	     /* http-body-max, 0: unlimited */
+	uint64_t http_idle_ms;	     /* http-idle-timeout, 60 s */
+	uint64_t http_upstream_ms;   /* http-upstream-timeout, 60 s */
+	uint64_t http_session_ttl_s; /* http-session-lifetime, 43200 */
 };
 
 /*

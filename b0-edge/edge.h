@@ -33,6 +33,8 @@ struct esock;
 struct hconn;
 struct idp;
 struct tconn;
+struct hpconn;
+struct hauth;
 
 /* A TLS connection on the front door, before its first b0 frame. */
 struct front {
@@ -121,6 +123,10 @@ struct esock {
 	uint64_t streams;
 	struct b0_spec sp; /* spec parsed: type, port, allow list (owned) */
 	TAILQ_HEAD(, tconn) twait; /* tls visitors waiting (tconn.c) */
+	/* http and https sockets (docs/http.md): from REGISTER; "" if none. */
+	char host[B0_DNS_SIZE];		  /* Host header towards the target */
+	char prot_user[B0_NAME_SIZE * 2]; /* basic auth user */
+	char prot_hash[B0_TEXT_SIZE];	  /* its yescrypt hash */
 	TAILQ_ENTRY(esock) entry;
 };
 
@@ -144,8 +150,10 @@ struct edge {
 	struct pconn_q pending; /* PC_NEW */
 	struct pconn_q orphans; /* data channels of ended sessions */
 	struct b0_ctl *ctl;
-	struct idp *idp;	    /* the issuer (idp.h) */
-	TAILQ_HEAD(, hconn) hconns; /* HTTPS front-door connections */
+	struct idp *idp;	      /* the issuer (idp.h) */
+	struct hauth *hauth;	      /* http sockets: who gets in (hauth.h) */
+	TAILQ_HEAD(, hpconn) hpconns; /* http socket connections (hproxy.c) */
+	TAILQ_HEAD(, hconn) hconns;   /* HTTPS front-door connections */
 	struct b0_timer tick;
 	struct b0_log_ratelimit rl_auth;
 	struct b0_log_ratelimit rl_visitor;

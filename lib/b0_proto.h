@@ -26,6 +26,7 @@ enum b0_frame_type {
 	B0_F_WELCOME = 0x02,
 	B0_F_REGISTER = 0x03,
 	B0_F_REGISTERED = 0x04,
+	B0_F_KEYS = 0x05, /* docs/pam.md */
 	B0_F_PING = 0x06,
 	B0_F_PONG = 0x07,
 	B0_F_POOL = 0x08,
@@ -103,6 +104,10 @@ struct b0_msg_sock {
 	char dns[B0_DNS_SIZE];	  /* REGISTERED only */
 	uint16_t port;		  /* REGISTERED only */
 	char error[B0_TEXT_SIZE]; /* REGISTERED only; "" if registered */
+	/* http and https sockets, REGISTER only (docs/http.md); "" if not. */
+	char host[B0_DNS_SIZE];		  /* "host": Host sent to the target */
+	char prot_user[B0_NAME_SIZE * 2]; /* "protected":{"user":...} */
+	char prot_hash[B0_TEXT_SIZE];	  /* "protected":{"hash":"$y$..."} */
 };
 
 /* REGISTER and REGISTERED.  socks is owned: b0_msg_socks_cleanup(). */
