@@ -53,7 +53,7 @@ teardown() {
 	b0_stop "$T" edge
 	b0_stop "$T" webapp
 	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
-		for f in edge.log pub.log webapp.log browser.err; do
+		for f in transcript edge.log pub.log webapp.log browser.err; do
 			[ -f "$T/$f" ] || continue
 			echo "# $f:" >&3
 			tail -n 60 "$T/$f" | sed 's/^/#   /' >&3
@@ -78,11 +78,16 @@ webapp_start() {
 }
 
 # hb STEP...: one browser session (http-browser.mjs); its transcript is
-# the output, its notes go to $T/browser.err.  Use with `run`.
+# the output (and goes to $T/transcript), its notes go to
+# $T/browser.err.  Use with `run`.
 hb() {
-	echo "# browser: $*" >>"$T/browser.err"
+	local rc=0
+	echo "# browser: $*" | tee -a "$T/transcript" >>"$T/browser.err"
 	timeout -k 5 120 node "$B0_NODE_TOOLS/http-browser.mjs" "$@" \
-	    </dev/null 2>>"$T/browser.err"
+	    </dev/null >"$T/hb.out" 2>>"$T/browser.err" || rc=$?
+	cat "$T/hb.out" >>"$T/transcript"
+	cat "$T/hb.out"
+	return "$rc"
 }
 
 # has REGEX: a line of the transcript ($output) matches REGEX (ERE).
@@ -117,7 +122,6 @@ access_log() {
 @test "an unauthenticated visitor gets the edge's login page, signs in, and lands on the app as themselves" {
 	run hb goto "$APP/headers?from=browser" shot "$OUT/login.png" \
 	    signin alice@example.com "$T/alice@example.com.pw" cookies
-	echo "$output" >&3
 	assert_success
 	# The app sent the browser to the edge's login, on the edge's name.
 	has "^nav 302 $APP/headers\$"
@@ -150,7 +154,6 @@ access_log() {
 	local msg="hello through b0 $RANDOM"
 	run hb goto "$APP/" signin alice@example.com "$T/alice@example.com.pw" \
 	    ws /ws "$msg"
-	echo "$output" >&3
 	assert_success
 	has "^page 200 $APP/ h1="
 	has "^ws echo $msg\$"
@@ -161,7 +164,6 @@ access_log() {
 	run hb goto "$APP/" signin bob@example.org "$T/bob@example.org.pw" \
 	    shot "$OUT/403.png" mark switch click "Sign in as someone else" \
 	    mark alice signin alice@example.com "$T/alice@example.com.pw" mark end
-	echo "$output" >&3
 	assert_success
 	local all=$output
 	# The 403 page says who is signed in, and which socket refused.
@@ -189,7 +191,6 @@ access_log() {
 	    keep-cookie b0_app mark logout goto "$APP/.b0/logout" cookies \
 	    mark again goto "$APP/headers" \
 	    mark old put-cookie b0_app goto "$APP/headers" mark end
-	echo "$output" >&3
 	assert_success
 	local all=$output
 	# Logging out takes the cookie away.
@@ -213,7 +214,6 @@ access_log() {
 	# Without credentials: the 401, with a Basic challenge naming the host
 	# (a browser with nothing to answer shows its own error page).
 	run hb goto "$WIKI/headers"
-	echo "$output" >&3
 	assert_success
 	has "^nav 401 $WIKI/headers\$"
 	hasnt "^nav 200 "
@@ -225,13 +225,11 @@ access_log() {
 	# A wrong password: 401 again.
 	(umask 077 && echo "admin:not the password" >"$T/basic.bad")
 	B0_BROWSER_BASIC_FILE=$T/basic.bad run hb goto "$WIKI/headers"
-	echo "$output" >&3
 	has "^page 401 $WIKI/headers h1="
 	# The browser answers the challenge: the app sees the user, never the
 	# password.
 	(umask 077 && printf 'admin:%s\n' "$(cat "$T/wiki.pass")" >"$T/basic")
 	B0_BROWSER_BASIC_FILE=$T/basic run hb goto "$WIKI/headers"
-	echo "$output" >&3
 	assert_success
 	has "^page 200 $WIKI/headers h1="
 	local text
