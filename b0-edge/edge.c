@@ -17,6 +17,7 @@
 #include "b0_str.h"
 #include "edge.h"
 #include "http.h"
+#include "hauth.h"
 #include "idp.h"
 
 /* A TLS handshake on the front door must finish within this time. */
@@ -199,6 +200,7 @@ tick(struct b0_loop *loop, void *cookie)
 	edge_tokens_refresh(e);
 	if (e->idp != NULL)
 		idp_tick(e->idp);
+	hauth_tick(e->hauth);
 	b0_timer_set(loop, &e->tick, 1000, tick, e);
 }
 
@@ -377,6 +379,8 @@ teardown(struct edge *e)
 		b0_loop_del(e->loop, e->sigfd);
 		close(e->sigfd);
 	}
+	hauth_free(e->hauth);
+	e->hauth = NULL;
 	idp_free(e->idp);
 	e->idp = NULL;
 	edge_tokens_cleanup(&e->tokens);
@@ -420,7 +424,8 @@ edge_run(struct edge_conf *conf, int ready_fd)
 	if ((r = tls_setup(conf, &e.tls, &em)) != 0 ||
 	    (r = state_dir_setup(&e, &em)) != 0 ||
 	    (r = listen_all(&e, &em)) != 0 ||
-	    (r = idp_new(&e, &e.idp, &em)) != 0)
+	    (r = idp_new(&e, &e.idp, &em)) != 0 ||
+	    (r = hauth_new(&e, &e.hauth, &em)) != 0)
 		goto fail;
 	ctl_dir_setup(&e);
 	if ((r = b0_ctl_listen(e.loop, conf->control_socket, 0660,

@@ -294,14 +294,16 @@ put_response(struct hconn *hc, const char *method, const struct hresp *rs)
 	(void)b0_buf_put_str(o,
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Strict-Transport-Security: max-age=31536000\r\n");
+	/* The sign-in form may end in a redirect to an http socket host. */
 	if (rs->is_html)
-		(void)b0_buf_put_str(o,
+		(void)b0_buf_putf(o,
 		    "Content-Security-Policy: default-src 'none'; "
 		    "style-src 'unsafe-inline'; img-src data:; "
-		    "form-action 'self' http://127.0.0.1:* http://[::1]:*; "
+		    "form-action 'self' %s http://127.0.0.1:* http://[::1]:*; "
 		    "frame-ancestors 'none'; base-uri 'none'\r\n"
 		    "X-Frame-Options: DENY\r\n"
-		    "Referrer-Policy: no-referrer\r\n");
+		    "Referrer-Policy: no-referrer\r\n",
+		    idp_csp_hosts(hc->e->idp));
 	(void)b0_buf_put(o, b0_buf_ptr(rs->headers), b0_buf_len(rs->headers));
 	(void)b0_buf_put_str(o, rs->close || hc->closing
 				    ? "Connection: close\r\n\r\n"
