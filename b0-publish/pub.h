@@ -145,6 +145,24 @@ const char *tickets_get(const struct tickets *ts, uint16_t port);
 void tickets_del(struct tickets *ts, struct ticket *tk);
 void tickets_cleanup(struct tickets *ts);
 
+/*
+ * httpd.c: the static file server of `connect --httpserver DIR`.
+ * httpd_new(loop, log, dir, host, port, hp, em): open dir (kept open: the
+ * root of every lookup) and listen on host:port (port 0: any) on loop;
+ * log is borrowed for as long as *hp lives.  Free with httpd_free().
+ * httpd_addr(h, ss, lenp): the address it listens on, the socket's target.
+ * httpd_main(dir, listen, ready_fd): the hidden `b0-publish httpserver DIR
+ * --listen HOST:PORT` mode for tests: serve until SIGTERM or SIGINT,
+ * reporting READY=1 and PORT=N on ready_fd.  Returns an exit status.
+ */
+struct httpd;
+int httpd_new(struct b0_loop *loop, const struct b0_log *log, const char *dir,
+    const char *host, uint16_t port, struct httpd **hp, struct b0_errmsg *em);
+void httpd_addr(
+    const struct httpd *h, struct sockaddr_storage *ss, socklen_t *lenp);
+void httpd_free(struct httpd *h);
+int httpd_main(const char *dir, const char *listen, int ready_fd);
+
 /* ls.c: the control socket and the table of published sockets. */
 int pub_ctl_handler(
     const char *req, uid_t uid, struct b0_buf *reply, void *cookie);
