@@ -546,6 +546,13 @@ register_one(
 		b0_strlcpy(out->error, em.text, sizeof(out->error));
 		return 0;
 	}
+	if ((sp.type == B0_SOCK_TCP || sp.type == B0_SOCK_TLS) &&
+	    (in->host[0] != '\0' || in->prot_user[0] != '\0')) {
+		sock_error(out, "%s is only for http and https sockets",
+		    in->host[0] != '\0' ? "host" : "protected");
+		b0_spec_cleanup(&sp);
+		return 0;
+	}
 	is_tcp = sp.type == B0_SOCK_TCP;
 	changed = register_sock(s, in, out, is_tcp, &sp);
 	b0_spec_cleanup(&sp);
@@ -634,6 +641,9 @@ register_sock(struct session *s, const struct b0_msg_sock *in,
 	b0_strlcpy(k->spec, in->spec, sizeof(k->spec));
 	b0_strlcpy(k->dns, out->dns, sizeof(k->dns));
 	b0_strlcpy(k->instance, s->instance, sizeof(k->instance));
+	b0_strlcpy(k->host, in->host, sizeof(k->host));
+	b0_strlcpy(k->prot_user, in->prot_user, sizeof(k->prot_user));
+	b0_strlcpy(k->prot_hash, in->prot_hash, sizeof(k->prot_hash));
 	if (k->nlfd > 0 && k->port != out->port)
 		esock_unlisten(k);
 	k->port = out->port;

@@ -60,7 +60,9 @@ struct dchan {
 	struct b0_chan *chan;
 	char session[B0_HEXID_SIZE]; /* the control session it attached to */
 	int busy;
-	int tfd; /* target socket while connecting */
+	int tfd;	  /* target socket while connecting */
+	SSL *tssl;	  /* https targets: while the handshake runs */
+	char target[300]; /* for messages */
 	struct b0_timer timer;
 	char socket[B0_NAME_SIZE];
 	char visitor[B0_ADDR_SIZE];
@@ -112,6 +114,7 @@ struct pub {
 	unsigned nidle, nbusy;
 	struct tickets tickets;
 
+	struct httpd *httpd; /* connect --httpserver */
 	struct b0_ctl *ctlsock;
 	int sigfd;
 	int connect_mode; /* remove the sockets from the edge on exit */
