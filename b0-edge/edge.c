@@ -18,6 +18,7 @@
 #include "edge.h"
 #include "http.h"
 #include "hauth.h"
+#include "hproxy.h"
 #include "idp.h"
 
 /* A TLS handshake on the front door must finish within this time. */
@@ -200,7 +201,8 @@ tick(struct b0_loop *loop, void *cookie)
 	edge_tokens_refresh(e);
 	if (e->idp != NULL)
 		idp_tick(e->idp);
-	hauth_tick(e->hauth);
+	if (e->hauth != NULL)
+		hauth_tick(e->hauth);
 	b0_timer_set(loop, &e->tick, 1000, tick, e);
 }
 
@@ -372,15 +374,16 @@ teardown(struct edge *e)
 	while ((f = TAILQ_FIRST(&e->fronts)) != NULL)
 		front_free(f, 1);
 	hconn_free_all(e);
+	hproxy_free_all(e);
 	pconn_free_all(e);
 	while (!TAILQ_EMPTY(&e->socks))
 		esock_free(TAILQ_FIRST(&e->socks));
+	hauth_free(e->hauth);
+	e->hauth = NULL;
 	if (e->sigfd != -1) {
 		b0_loop_del(e->loop, e->sigfd);
 		close(e->sigfd);
 	}
-	hauth_free(e->hauth);
-	e->hauth = NULL;
 	idp_free(e->idp);
 	e->idp = NULL;
 	edge_tokens_cleanup(&e->tokens);
@@ -404,6 +407,7 @@ edge_run(struct edge_conf *conf, int ready_fd)
 	TAILQ_INIT(&e.socks);
 	TAILQ_INIT(&e.fronts);
 	TAILQ_INIT(&e.hconns);
+	TAILQ_INIT(&e.hpconns);
 	TAILQ_INIT(&e.pending);
 	TAILQ_INIT(&e.orphans);
 	e.conf = conf;

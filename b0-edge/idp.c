@@ -2385,6 +2385,7 @@ idp_handle(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 		hresp_text(rs, 503, "the issuer is not running");
 		return;
 	}
+	rs->form_action = idp->csp_hosts;
 	if (strcmp(path, "/.well-known/openid-configuration") == 0) {
 		if (get)
 			discovery(idp, rs);

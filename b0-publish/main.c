@@ -26,7 +26,8 @@ usage(FILE *f)
 	    "       b0-publish [-f FILE] ls [--json]\n"
 	    "       b0-publish [-f FILE] connect --port N [--host HOST] "
 	    "[--name NAME]\n"
-	    "                  [--type tcp|tls]\n"
+	    "                  [--type tcp|tls|http|https] [--allow LIST]\n"
+	    "                  [--httpserver DIR]\n"
 	    "                  [--edge HOST:PORT --token-file FILE "
 	    "[--edge-ca FILE]]\n"
 	    "\n"
@@ -42,8 +43,16 @@ usage(FILE *f)
 	    "    --port N       the local port\n"
 	    "    --host HOST    where it listens (default 127.0.0.1)\n"
 	    "    --name NAME    the socket's name (default p<port>)\n"
-	    "    --type TYPE    tcp (default: a public port, anyone) or tls\n"
-	    "                   (any signed-in person, through b0-proxy)\n"
+	    "    --type TYPE    tcp (default: a public port, anyone), tls\n"
+	    "                   (signed-in people, through b0-proxy), http or\n"
+	    "                   https (a web app at "
+	    "https://NAME-PUBLISHER.DOMAIN)\n"
+	    "    --allow LIST   who may connect (tls, http, https): emails "
+	    "and\n"
+	    "                   domains, comma-separated\n"
+	    "    --httpserver DIR\n"
+	    "                   serve DIR read-only with the built-in static\n"
+	    "                   file server (--type http; no --port)\n"
 	    "    --edge, --token-file, --edge-ca\n"
 	    "                   instead of the configuration file\n"
 	    "  -h, --help       this help; --version: the version\n",
@@ -104,6 +113,7 @@ out:
 
 struct connect_args {
 	const char *port, *host, *name, *edge, *token_file, *edge_ca, *type;
+	const char *allow, *httpserver;
 };
 
 static int
@@ -111,21 +121,35 @@ cmd_connect(const char *path, int path_given, const struct connect_args *a)
 {
 	struct pub_conf *c = NULL;
 	struct b0_errmsg em;
-	char name[B0_NAME_SIZE], spec[32], target[300];
+	char name[B0_NAME_SIZE], spec[B0_SPEC_SIZE + 16], target[300];
 	uint32_t port;
 	int r;
 
 	b0_err_clear(&em);
-	if (a->port == NULL)
+	if (a->type != NULL && strcmp(a->type, "tcp") != 0 &&
+	    strcmp(a->type, "tls") != 0 && strcmp(a->type, "http") != 0 &&
+	    strcmp(a->type, "https") != 0)
+		return die_usage("connect: --type \"%s\" is not tcp, tls, http "
+				 "or https",
+		    a->type);
+	if (a->httpserver != NULL) {
+		if (a->type == NULL || strcmp(a->type, "http") != 0)
+			return die_usage("connect: --httpserver goes with "
+					 "--type http");
+		if (a->port != NULL || a->host != NULL)
+			return die_usage("connect: --httpserver serves a "
+					 "directory: no --port or --host");
+		port = 80; /* the spec's; the target is the server's */
+	} else if (a->port == NULL)
 		return die_usage("connect: --port is required");
-	if (b0_parse_u32(a->port, 1, 65535, &port) != 0)
+	else if (b0_parse_u32(a->port, 1, 65535, &port) != 0)
 		return die_usage("connect: --port \"%s\" is not a port from 1 "
 				 "to 65535",
 		    a->port);
-	if (a->type != NULL && strcmp(a->type, "tcp") != 0 &&
-	    strcmp(a->type, "tls") != 0)
-		return die_usage(
-		    "connect: --type \"%s\" is not tcp or tls", a->type);
+	if (a->allow != NULL &&
+	    (a->type == NULL || strcmp(a->type, "tcp") == 0))
+		return die_usage("connect: --allow needs --type tls, http or "
+				 "https (a tcp socket carries no identity)");
 	if (a->edge != NULL) {
 		if (a->token_file == NULL)
 			return die_usage("connect: --edge needs --token-file");
@@ -152,15 +176,16 @@ cmd_connect(const char *path, int path_given, const struct connect_args *a)
 			return fail(r, &em);
 		/* The file's edge and token; its sockets stay with the daemon.
 		 */
-		free(c->socks);
+		pub_socks_free(c->socks, c->nsocks);
 		c->socks = NULL;
 		c->nsocks = 0;
 	}
 	free(c->control_socket);
 	c->control_socket = NULL;
-	snprintf(name, sizeof(name), "p%u", (unsigned)port);
-	snprintf(spec, sizeof(spec), "%s/%u", a->type ? a->type : "tcp",
+	snprintf(name, sizeof(name), a->httpserver ? "files" : "p%u",
 	    (unsigned)port);
+	snprintf(spec, sizeof(spec), "%s/%u%s%s", a->type ? a->type : "tcp",
+	    (unsigned)port, a->allow ? "/" : "", a->allow ? a->allow : "");
 	snprintf(target, sizeof(target),
 	    a->host && strchr(a->host, ':') ? "[%s]:%u" : "%s:%u",
 	    a->host ? a->host : "127.0.0.1", (unsigned)port);
@@ -168,6 +193,11 @@ cmd_connect(const char *path, int path_given, const struct connect_args *a)
 		 "connect", &em)) != 0) {
 		pub_conf_free(c);
 		return fail(r, &em);
+	}
+	if (a->httpserver != NULL &&
+	    (c->socks[0].httpserver = strdup(a->httpserver)) == NULL) {
+		pub_conf_free(c);
+		return 1;
 	}
 	r = pub_run(c, 1, -1);
 	pub_conf_free(c);
@@ -186,7 +216,10 @@ main(int argc, char **argv)
 		O_EDGE,
 		O_TOKEN,
 		O_CA,
-		O_TYPE
+		O_TYPE,
+		O_ALLOW,
+		O_HTTPSERVER,
+		O_LISTEN
 	};
 	static const struct option opts[] = {
 	    {"help", no_argument, NULL, 'h'},
@@ -200,12 +233,16 @@ main(int argc, char **argv)
 	    {"token-file", required_argument, NULL, O_TOKEN},
 	    {"edge-ca", required_argument, NULL, O_CA},
 	    {"type", required_argument, NULL, O_TYPE},
+	    {"allow", required_argument, NULL, O_ALLOW},
+	    {"httpserver", required_argument, NULL, O_HTTPSERVER},
+	    {"listen", required_argument, NULL, O_LISTEN},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *path = PUB_CONF_DEFAULT;
 	struct connect_args ca;
 	struct pub_conf *c = NULL;
 	struct b0_errmsg em;
+	const char *listen = NULL;
 	int ch, test = 0, json = 0, ready_fd = -1, path_given = 0, r;
 	uint32_t u;
 
@@ -252,6 +289,15 @@ main(int argc, char **argv)
 		case O_TYPE:
 			ca.type = optarg;
 			break;
+		case O_ALLOW:
+			ca.allow = optarg;
+			break;
+		case O_HTTPSERVER:
+			ca.httpserver = optarg;
+			break;
+		case O_LISTEN:
+			listen = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -265,14 +311,24 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	/*
+	 * Hidden, for tests: the static file server alone, on a port curl
+	 * can reach (b0-publish httpserver DIR --listen HOST:PORT).
+	 */
+	if (argc == 2 && strcmp(argv[0], "httpserver") == 0)
+		return httpd_main(
+		    argv[1], listen ? listen : "127.0.0.1:0", ready_fd);
+	if (listen != NULL)
+		return die_usage("--listen goes with httpserver");
 	if (argc > 1)
 		return die_usage("unexpected \"%s\"", argv[1]);
 	if (argc == 1 && strcmp(argv[0], "connect") == 0)
 		return cmd_connect(path, path_given, &ca);
 	if (ca.port || ca.host || ca.name || ca.edge || ca.token_file ||
-	    ca.edge_ca || ca.type)
-		return die_usage("--port, --host, --name, --type, --edge, "
-				 "--token-file and --edge-ca go with connect");
+	    ca.edge_ca || ca.type || ca.allow || ca.httpserver)
+		return die_usage("--port, --host, --name, --type, --allow, "
+				 "--httpserver, --edge, --token-file and "
+				 "--edge-ca go with connect");
 	if (argc == 1 && strcmp(argv[0], "ls") != 0)
 		return die_usage("unknown command \"%s\"", argv[0]);
 	b0_err_clear(&em);
@@ -284,7 +340,8 @@ main(int argc, char **argv)
 		char token[B0_TOKEN_SIZE];
 
 		if ((r = pub_read_token(
-			 c->token_file, token, sizeof(token), &em)) != 0)
+			 c->token_file, token, sizeof(token), &em)) != 0 ||
+		    (r = pub_conf_prepare(c, &em)) != 0)
 			r = fail(r, &em);
 		else
 			fprintf(stderr,
