@@ -364,8 +364,7 @@ login_of(struct hauth *h, const struct hreq *rq)
 static int
 return_ok(const char *t)
 {
-	return t[0] == '/' && t[1] != '/' && t[1] != '\\' &&
-	       strlen(t) < RETURN_MAX;
+	return t[0] == '/' && t[1] != '/' && t[1] != '\\';
 }
 
 /*
@@ -863,8 +862,15 @@ hauth_request(struct hauth *h, struct esock *k, const struct hreq *rq,
 			b0_strlcpy(who->email, s->email, sizeof(who->email));
 		} else if (strcmp(rq->method, "GET") == 0 ||
 			   strcmp(rq->method, "HEAD") == 0) {
-			login_start(h, k, rq, rs,
-			    return_ok(rq->target) ? rq->target : "/");
+			char ret[RETURN_MAX];
+
+			/* From path and query: rq->target may be cut. */
+			if ((size_t)snprintf(ret, sizeof(ret), "%s%s%s",
+				rq->path, rq->query[0] != '\0' ? "?" : "",
+				rq->query) >= sizeof(ret) ||
+			    !return_ok(ret))
+				b0_strlcpy(ret, "/", sizeof(ret));
+			login_start(h, k, rq, rs, ret);
 			return HAUTH_ANSWERED;
 		} else {
 			hresp_text(rs, 401,
