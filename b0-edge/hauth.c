@@ -47,6 +47,7 @@
 #define SESS_BUCKETS 1024 /* a power of two */
 #define SESS_MAX 20000
 #define LOGIN_MAX 4096
+#define LOGIN_PER_ADDR 32 /* a flood from one address evicts its own */
 #define LOGIN_TTL 600
 #define CHECK_EVERY 60 /* s between checks that people still exist */
 
@@ -72,6 +73,7 @@ struct alogin {
 	uint8_t hash[32];
 	int64_t expires;
 	char dns[B0_DNS_SIZE];
+	char owner[64]; /* the visitor's address (IPv6: its /64) */
 	char state[SECRET_SIZE];
 	char verifier[SECRET_SIZE];
 	char ret[RETURN_MAX];
@@ -368,6 +370,32 @@ return_ok(const char *t)
 }
 
 /*
+ * Room for one more login: the oldest of this visitor's address goes when
+ * it has LOGIN_PER_ADDR, else the oldest of all when the table is full.
+ */
+static void
+login_make_room(struct hauth *h, const struct hreq *rq)
+{
+	struct alogin *l, *first = NULL;
+	char owner[64];
+	size_t n = 0;
+
+	peer_addr(rq->peer != NULL ? rq->peer : "", owner, sizeof(owner));
+	TAILQ_FOREACH(l, &h->logins, entry)
+	{
+		if (strcmp(l->owner, owner) != 0)
+			continue;
+		if (first == NULL)
+			first = l;
+		n++;
+	}
+	if (n >= LOGIN_PER_ADDR)
+		login_del(h, first);
+	else if (h->nlogins >= LOGIN_MAX)
+		login_del(h, TAILQ_FIRST(&h->logins));
+}
+
+/*
  * Send the browser to the edge's sign-in (client b0-http), to come back
  * to ret (a checked path) on k.
  */
@@ -384,8 +412,7 @@ login_start(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	b0_buf_init(&loc, 8192);
 	b0_buf_init(&cb, 1024);
 	cv[0] = '\0';
-	if (h->nlogins >= LOGIN_MAX)
-		login_del(h, TAILQ_FIRST(&h->logins));
+	login_make_room(h, rq);
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto out;
 	if ((r = random_b64(cv, sizeof(cv))) != 0 ||
@@ -398,6 +425,7 @@ login_start(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	sha256(cv, strlen(cv), l->hash);
 	l->expires = now_s() + LOGIN_TTL;
 	b0_strlcpy(l->dns, k->dns, sizeof(l->dns));
+	peer_addr(rq->peer != NULL ? rq->peer : "", l->owner, sizeof(l->owner));
 	b0_strlcpy(l->ret, ret, sizeof(l->ret));
 	if ((r = socket_url(h, k, "/.b0/callback", &cb)) != 0 ||
 	    (r = b0_buf_putf(&loc,

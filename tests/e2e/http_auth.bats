@@ -56,7 +56,8 @@ setup() {
 	    "socket app http/8080/alice@example.com 127.0.0.1:8080" \
 	    "socket app2 http/8080/example.com 127.0.0.1:8080" \
 	    "socket open http/8080 127.0.0.1:8080" \
-	    "socket wiki http/8080 127.0.0.1:8080 protected=admin password-file=$T/wiki.pass"
+	    "socket wiki http/8080 127.0.0.1:8080 protected=admin password-file=$T/wiki.pass" \
+	    "socket both http/8080/alice@example.com 127.0.0.1:8080 protected=admin password-file=$T/wiki.pass"
 	pub_start pub
 }
 
@@ -71,7 +72,7 @@ v() {
 	shift
 	local res=()
 	for n in edge.test app-lab1.edge.test app2-lab1.edge.test \
-	    open-lab1.edge.test wiki-lab1.edge.test; do
+	    open-lab1.edge.test wiki-lab1.edge.test both-lab1.edge.test; do
 		res+=(--resolve "$n:443:$EDGE_VIS_IP")
 	done
 	in_vis curl -sS --max-time 20 --cacert "$T/ca.crt" "${res[@]}" \
@@ -105,11 +106,12 @@ hdr() {
 # identity-aware socket), sign in at the edge as EMAIL (unless the edge
 # session still holds) and come back through /.b0/callback.  The
 # callback's headers are in $T/cb.h and its Location in $CB_LOC.
+SOCK_ARGS=()
 web_login() {
 	local jar=$1 email=$2 url=$3 host loc req
 	host=${url#https://}
 	host=${host%%/*}
-	v "$jar" -o /dev/null -D "$T/l1.h" "$url"
+	v "$jar" -o /dev/null -D "$T/l1.h" "${SOCK_ARGS[@]}" "$url"
 	[ "$(code_of "$T/l1.h")" = 302 ] || { cat "$T/l1.h"; return 1; }
 	loc=$(location "$T/l1.h")
 	[[ "$loc" == "$ISS/authorize?client_id=b0-http&"* ]] ||
@@ -130,7 +132,7 @@ web_login() {
 	    { echo "not sent back: $loc"; cat "$T/l2.html"; return 1; }
 	CB_URL=$loc
 	[ -n "${WEB_LOGIN_NO_CALLBACK:-}" ] && return 0
-	v "$jar" -o "$T/cb.html" -D "$T/cb.h" "$loc"
+	v "$jar" -o "$T/cb.html" -D "$T/cb.h" "${SOCK_ARGS[@]}" "$loc"
 	[ "$(code_of "$T/cb.h")" = 302 ] || { cat "$T/cb.h" "$T/cb.html"; return 1; }
 	CB_LOC=$(location "$T/cb.h")
 }
@@ -381,4 +383,26 @@ device_login() {
 	"$B0_BUILD/b0-edge" -f "$T/edge.conf" user del alice@example.com
 	wait_for 70 bash -c "[ \"\$(ip netns exec $NS_VIS curl -sS --max-time 5 --cacert $T/ca.crt --resolve app-lab1.edge.test:443:$EDGE_VIS_IP -b $T/j -o /dev/null -w '%{http_code}' $APP/headers)\" = 302 ]"
 	log_has edge 'session of alice@example\.com ended'
+}
+
+@test "protected and identity-aware: basic auth on every request, the person by the cookie" {
+	run v /dev/null -o /dev/null -D "$T/h" "https://both-lab1.edge.test/"
+	[ "$(code_of "$T/h")" = 401 ]
+	grep -qi '^WWW-Authenticate: Basic realm="both-lab1.edge.test"' "$T/h"
+	# The password alone does not let anyone in: then the login.
+	run v /dev/null -o /dev/null -D "$T/h" -u 'admin:open sesame' \
+	    "https://both-lab1.edge.test/"
+	[ "$(code_of "$T/h")" = 302 ]
+	SOCK_ARGS=(-u 'admin:open sesame')
+	web_login "$T/j" alice@example.com "https://both-lab1.edge.test/headers"
+	run v "$T/j" -o "$T/r.json" -D "$T/h" -u 'admin:open sesame' \
+	    "https://both-lab1.edge.test/headers"
+	[ "$(code_of "$T/h")" = 200 ]
+	assert_equal "$(hdr "$T/r.json" x-b0-email)" alice@example.com
+	assert_equal "$(hdr "$T/r.json" x-b0-user)" admin
+	assert_equal "$(hdr "$T/r.json" x-b0-auth)" session
+	assert_equal "$(hdr "$T/r.json" authorization)" ""
+	# The session without the password: 401.
+	run v "$T/j" -o /dev/null -w '%{http_code}' "https://both-lab1.edge.test/headers"
+	assert_output 401
 }
