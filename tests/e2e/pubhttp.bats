@@ -271,6 +271,16 @@ check() {
 	run b0-publish connect --port 80 --type http --allow 'not an allow list' \
 	    --edge 127.0.0.1:1 --token-file "$T/token"
 	assert_failure 78
+	run b0-publish connect --port 80 --type https -o colour=red \
+	    --edge 127.0.0.1:1 --token-file "$T/token"
+	assert_failure 78
+	assert_output --partial 'connect: socket p80: unknown option "colour"'
+	run b0-publish connect --port 80 --type tcp -o host=x \
+	    --edge 127.0.0.1:1 --token-file "$T/token"
+	assert_failure 78
+	assert_output --partial "connect: socket p80: host is for http and https sockets, not tcp"
+	run b0-publish -o host=x
+	assert_failure 2
 	run b0-publish connect --httpserver "$T/nope" --type http \
 	    --edge 127.0.0.1:1 --token-file "$T/token"
 	assert_failure
@@ -436,4 +446,14 @@ PYEOF
 	run vc insecure "https://insecure-lab1.edge.test/x"
 	assert_success
 	assert_output "tls ok host=insecure-lab1.edge.test sni=None"
+	# The quick share of a local HTTPS app, with the same options.
+	daemon_bg quick "$NS_LAB" "$B0_BUILD/b0-publish" \
+	    connect --type https --port 8443 --name quick \
+	    -o "tls-ca=$T/tca.crt" -o tls-name=nas.lan \
+	    --edge "$EDGE_IP:443" --token-file "$T/lab1.token" \
+	    --edge-ca "$T/ca.crt"
+	wait_for 15 edge_has_socket quick
+	run vc quick "https://quick-lab1.edge.test/x"
+	assert_success
+	assert_output "tls ok host=quick-lab1.edge.test sni=nas.lan"
 }
