@@ -104,7 +104,7 @@ $(BUILD)/b0-edge: $(call obj,$(EDGE_SRC)) $(LIBPOLICY) $(LIBB0)
 	    -lpthread
 
 $(BUILD)/b0-publish: $(call obj,$(PUB_SRC)) $(LIBPOLICY) $(LIBB0)
-	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(SSL_LIBS)
+	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(SSL_LIBS) -lcrypt
 
 $(BUILD)/b0-proxy: $(call obj,$(PROXY_SRC)) $(LIBPOLICY) $(LIBB0)
 	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(CURL_LIBS) $(SSL_LIBS) \

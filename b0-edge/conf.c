@@ -8,6 +8,7 @@
 
 #include "b0_conf.h"
 #include "b0_file.h"
+#include "b0_http.h"
 #include "b0_parse.h"
 #include "b0_str.h"
 #include "conf.h"
@@ -32,6 +33,13 @@ enum {
 	OP_USERS,
 	OP_PROVIDER,
 	OP_PROVIDER_CA,
+	OP_HTTP_HEAD_MAX,
+	OP_HTTP_LINE_MAX,
+	OP_HTTP_FIELDS_MAX,
+	OP_HTTP_BODY_MAX,
+	OP_HTTP_IDLE,
+	OP_HTTP_UPSTREAM,
+	OP_HTTP_SESSION_TTL,
 	OP_MAX
 };
 
@@ -55,6 +63,13 @@ static const struct b0_conf_keyword keywords[] = {
     {"users", OP_USERS, 1, 1, 0},
     {"provider", OP_PROVIDER, 4, 4, 1},
     {"provider-ca", OP_PROVIDER_CA, 1, 1, 0},
+    {"http-head-max", OP_HTTP_HEAD_MAX, 1, 1, 0},
+    {"http-line-max", OP_HTTP_LINE_MAX, 1, 1, 0},
+    {"http-fields-max", OP_HTTP_FIELDS_MAX, 1, 1, 0},
+    {"http-body-max", OP_HTTP_BODY_MAX, 1, 1, 0},
+    {"http-idle-timeout", OP_HTTP_IDLE, 1, 1, 0},
+    {"http-upstream-timeout", OP_HTTP_UPSTREAM, 1, 1, 0},
+    {"http-session-lifetime", OP_HTTP_SESSION_TTL, 1, 1, 0},
 };
 
 void
@@ -315,7 +330,7 @@ edge_conf_load(const char *path, struct edge_conf **cp, struct b0_errmsg *em)
 	struct b0_conf_line l;
 	unsigned seen[OP_MAX] = {0};
 	char issuer_host[256] = "";
-	uint64_t ms;
+	uint64_t ms, sz;
 	uint32_t u;
 	int op, r;
 
@@ -332,6 +347,13 @@ edge_conf_load(const char *path, struct edge_conf **cp, struct b0_errmsg *em)
 	c->access_ttl_s = 600;
 	c->refresh_ttl_s = 30 * 86400;
 	c->builtin_users = 1;
+	c->http_head_max = B0_HTTP_HEAD_MAX;
+	c->http_line_max = B0_HTTP_LINE_MAX;
+	c->http_fields_max = B0_HTTP_FIELDS_MAX;
+	c->http_body_max = 0;
+	c->http_idle_ms = 60000;
+	c->http_upstream_ms = 60000;
+	c->http_session_ttl_s = 43200;
 	if ((r = b0_conf_open(path, B0_FILE_NO_WRITE_OTHERS, &rd, em)) != 0)
 		goto out;
 	while ((r = b0_conf_next(rd, &l, em)) == 1) {
@@ -450,6 +472,36 @@ edge_conf_load(const char *path, struct edge_conf **cp, struct b0_errmsg *em)
 			break;
 		case OP_PROVIDER_CA:
 			r = b0_conf_strdup(&l, 1, &c->provider_ca, em);
+			break;
+		case OP_HTTP_HEAD_MAX:
+			/* The front door reads a first request this large. */
+			r = b0_conf_size(&l, 1, 1024, 32768, &sz, em);
+			c->http_head_max = (size_t)sz;
+			break;
+		case OP_HTTP_LINE_MAX:
+			r = b0_conf_size(&l, 1, 256, 32768, &sz, em);
+			c->http_line_max = (size_t)sz;
+			break;
+		case OP_HTTP_FIELDS_MAX:
+			r = b0_conf_u32(&l, 1, 1, B0_HTTP_FIELDS_MAX, &u, em);
+			c->http_fields_max = u;
+			break;
+		case OP_HTTP_BODY_MAX:
+			r = b0_conf_size(&l, 1, 0, UINT64_MAX, &sz, em);
+			c->http_body_max = sz;
+			break;
+		case OP_HTTP_IDLE:
+			r = b0_conf_duration_ms(
+			    &l, 1, 1000, 86400000, &c->http_idle_ms, em);
+			break;
+		case OP_HTTP_UPSTREAM:
+			r = b0_conf_duration_ms(
+			    &l, 1, 1000, 86400000, &c->http_upstream_ms, em);
+			break;
+		case OP_HTTP_SESSION_TTL:
+			r = b0_conf_duration_ms(
+			    &l, 1, 60000, 366 * 86400000ULL, &ms, em);
+			c->http_session_ttl_s = ms / 1000;
 			break;
 		}
 		if (r != 0)

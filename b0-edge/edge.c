@@ -17,6 +17,8 @@
 #include "b0_str.h"
 #include "edge.h"
 #include "http.h"
+#include "hauth.h"
+#include "hproxy.h"
 #include "idp.h"
 
 /* A TLS handshake on the front door must finish within this time. */
@@ -199,6 +201,8 @@ tick(struct b0_loop *loop, void *cookie)
 	edge_tokens_refresh(e);
 	if (e->idp != NULL)
 		idp_tick(e->idp);
+	if (e->hauth != NULL)
+		hauth_tick(e->hauth);
 	b0_timer_set(loop, &e->tick, 1000, tick, e);
 }
 
@@ -370,9 +374,12 @@ teardown(struct edge *e)
 	while ((f = TAILQ_FIRST(&e->fronts)) != NULL)
 		front_free(f, 1);
 	hconn_free_all(e);
+	hproxy_free_all(e);
 	pconn_free_all(e);
 	while (!TAILQ_EMPTY(&e->socks))
 		esock_free(TAILQ_FIRST(&e->socks));
+	hauth_free(e->hauth);
+	e->hauth = NULL;
 	if (e->sigfd != -1) {
 		b0_loop_del(e->loop, e->sigfd);
 		close(e->sigfd);
@@ -400,6 +407,7 @@ edge_run(struct edge_conf *conf, int ready_fd)
 	TAILQ_INIT(&e.socks);
 	TAILQ_INIT(&e.fronts);
 	TAILQ_INIT(&e.hconns);
+	TAILQ_INIT(&e.hpconns);
 	TAILQ_INIT(&e.pending);
 	TAILQ_INIT(&e.orphans);
 	e.conf = conf;
@@ -420,7 +428,8 @@ edge_run(struct edge_conf *conf, int ready_fd)
 	if ((r = tls_setup(conf, &e.tls, &em)) != 0 ||
 	    (r = state_dir_setup(&e, &em)) != 0 ||
 	    (r = listen_all(&e, &em)) != 0 ||
-	    (r = idp_new(&e, &e.idp, &em)) != 0)
+	    (r = idp_new(&e, &e.idp, &em)) != 0 ||
+	    (r = hauth_new(&e, &e.hauth, &em)) != 0)
 		goto fail;
 	ctl_dir_setup(&e);
 	if ((r = b0_ctl_listen(e.loop, conf->control_socket, 0660,

@@ -183,6 +183,15 @@ void esock_unlisten(struct esock *k);
 void visitor_serve_waiting(struct session *s);
 void visitor_drop_all(struct session *s, struct esock *only, const char *why);
 void stream_start(struct pconn *pc, struct esock *k, int fd, const char *addr);
+/*
+ * visitor_add(k, fd, addr): what accept() does for a tcp socket, for a
+ * connection made elsewhere (hproxy.c's end of a socketpair): fd becomes a
+ * stream of socket k at once, or waits for a data channel (closed after
+ * 10 s without one, or when the publisher goes).  Returns 0 (fd is taken),
+ * B0_ERR_NOT_FOUND (k's publisher is not connected) or B0_ERR_ALLOC (fd
+ * stays the caller's).
+ */
+int visitor_add(struct esock *k, int fd, const char *addr);
 
 /* ctl.c: the control socket (b0-edge ls). */
 int edge_ctl_handler(

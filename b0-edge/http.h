@@ -8,6 +8,7 @@
  *
  *   SNI = the edge's domain      idp_handle()     (idp.c)
  *   SNI = a tls socket's name    tconn_handle()   (tconn.c, CONNECT)
+ *   SNI = an http socket's name  hproxy_handle()  (hproxy.c, takes over)
  *
  * Ownership: a struct hconn owns its fd, SSL and buffers; https.c frees it.
  * A handler gets the request borrowed for the duration of the call.
@@ -58,6 +59,8 @@ struct hresp {
 	int close;   /* close the connection after this response */
 	int cache;   /* 1: cacheable (JWKS, discovery); 0: no-store */
 	int is_html; /* add the HTML security headers (CSP, frame) */
+	/* More CSP form-action sources (the issuer's pages: socket hosts). */
+	const char *form_action;
 };
 
 /*
@@ -86,6 +89,17 @@ void hresp_json(struct hresp *rs, int status);
  * it from checked parts).
  */
 void hresp_redirect(struct hresp *rs, const char *location);
+
+/*
+ * hresp_put(out, method, rs): append rs to out as the front door writes
+ * it: status line, Date, Content-Type, Content-Length, caching and the
+ * security headers (the HTML ones with rs->is_html), rs->headers, and
+ * Connection (close with rs->close, else keep-alive); the body unless
+ * method is HEAD.  For handlers that answer on a taken connection
+ * (hproxy.c).  Out-of-room errors leave out cut short; size out for
+ * HTTP_RESP_MAX plus a head.
+ */
+void hresp_put(struct b0_buf *out, const char *method, const struct hresp *rs);
 
 /*
  * hconn_take(hc, fdp, sslp, rest):

@@ -19,6 +19,7 @@
 
 #include "b0_str.h"
 #include "edge.h"
+#include "hproxy.h"
 #include "http.h"
 #include "idp.h"
 #include "tconn.h"
@@ -267,10 +268,9 @@ find_sock(struct edge *e, const char *dns)
 	return NULL;
 }
 
-static void
-put_response(struct hconn *hc, const char *method, const struct hresp *rs)
+void
+hresp_put(struct b0_buf *o, const char *method, const struct hresp *rs)
 {
-	struct b0_buf *o = &hc->out;
 	char date[64];
 	struct tm tm;
 	time_t now;
@@ -294,20 +294,39 @@ put_response(struct hconn *hc, const char *method, const struct hresp *rs)
 	(void)b0_buf_put_str(o,
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Strict-Transport-Security: max-age=31536000\r\n");
+	/* The sign-in form may end in a redirect to an http socket host. */
 	if (rs->is_html)
-		(void)b0_buf_put_str(o,
+		(void)b0_buf_putf(o,
 		    "Content-Security-Policy: default-src 'none'; "
 		    "style-src 'unsafe-inline'; img-src data:; "
-		    "form-action 'self' http://127.0.0.1:* http://[::1]:*; "
+		    "form-action 'self'%s%s http://127.0.0.1:* http://[::1]:*; "
 		    "frame-ancestors 'none'; base-uri 'none'\r\n"
 		    "X-Frame-Options: DENY\r\n"
-		    "Referrer-Policy: no-referrer\r\n");
-	(void)b0_buf_put(o, b0_buf_ptr(rs->headers), b0_buf_len(rs->headers));
-	(void)b0_buf_put_str(o, rs->close || hc->closing
-				    ? "Connection: close\r\n\r\n"
-				    : "Connection: keep-alive\r\n\r\n");
+		    "Referrer-Policy: no-referrer\r\n",
+		    rs->form_action != NULL ? " " : "",
+		    rs->form_action != NULL ? rs->form_action : "");
+	if (rs->headers != NULL)
+		(void)b0_buf_put(
+		    o, b0_buf_ptr(rs->headers), b0_buf_len(rs->headers));
+	(void)b0_buf_put_str(o, rs->close ? "Connection: close\r\n\r\n"
+					  : "Connection: keep-alive\r\n\r\n");
 	if (!head)
 		(void)b0_buf_put(o, b0_buf_ptr(rs->body), blen);
+}
+
+static void
+put_response(struct hconn *hc, const char *method, const struct hresp *rs)
+{
+	struct hresp c = *rs;
+
+	c.close = rs->close || hc->closing;
+	hresp_put(&hc->out, method, &c);
+}
+
+static int
+is_http_sock(const struct esock *k)
+{
+	return k->sp.type == B0_SOCK_HTTP || k->sp.type == B0_SOCK_HTTPS;
 }
 
 /* Answer an unparsable request and close. */
@@ -378,17 +397,27 @@ handle_one(struct hconn *hc)
 	struct b0_errmsg em;
 	struct hresp rs;
 	struct hreq rq;
+	struct b0_http_limits lim;
 	char host[256], mem[2 * B0_HTTP_LINE_MAX + 64];
 	const uint8_t *p = b0_buf_ptr(&hc->in);
 	size_t len = b0_buf_len(&hc->in), body = 0;
-	struct esock *k;
+	struct esock *k, *hk = NULL;
 	uint64_t t0;
 	int r;
 
 	if (len == 0)
 		return 0;
+	/* An http socket's requests go to hproxy.c, body and all. */
+	if (hc->sni[0] != '\0' && (k = find_sock(e, hc->sni)) != NULL &&
+	    is_http_sock(k))
+		hk = k;
+	lim.head_max = e->conf->http_head_max;
+	lim.line_max = e->conf->http_line_max;
+	lim.name_max = B0_HTTP_NAME_MAX;
+	lim.fields_max = e->conf->http_fields_max;
 	b0_err_clear(&em);
-	r = b0_http_req_parse((const char *)p, len, NULL, &req, &em);
+	r = b0_http_req_parse(
+	    (const char *)p, len, hk != NULL ? &lim : NULL, &req, &em);
 	if (r == B0_ERR_INCOMPLETE) {
 		/* Whole requests are bounded: a buffer full of one is abuse. */
 		if (b0_buf_avail(&hc->in) < READ_CHUNK)
@@ -400,13 +429,17 @@ handle_one(struct hconn *hc)
 		    b0_err_text(&em, r));
 		return 0;
 	}
-	if (req.h.body == B0_HTTP_BODY_CHUNKED) {
+	if (hk != NULL) {
+		/* hconn_take() hands hproxy.c this request as well. */
+		r = 0;
+		body = 0;
+	} else if (req.h.body == B0_HTTP_BODY_CHUNKED) {
 		bad_request(hc, 411,
 		    "chunked request bodies are not accepted "
 		    "here; send Content-Length");
 		return 0;
 	}
-	if (req.h.body == B0_HTTP_BODY_LENGTH) {
+	if (hk == NULL && req.h.body == B0_HTTP_BODY_LENGTH) {
 		if (req.h.content_length > HTTP_BODY_MAX) {
 			bad_request(hc, 413, "request body too large");
 			return 0;
@@ -463,6 +496,8 @@ handle_one(struct hconn *hc)
 	t0 = b0_loop_now(e->loop);
 	if (strcmp(host, e->conf->domain) == 0)
 		idp_handle(e->idp, &rq, &rs);
+	else if (hk != NULL)
+		hproxy_handle(hk, &rq, &rs);
 	else if ((k = find_sock(e, host)) != NULL &&
 		 b0_str_has_prefix(k->spec, "tls/"))
 		tconn_handle(k, &rq, &rs);
@@ -472,7 +507,7 @@ handle_one(struct hconn *hc)
 		hresp_text(&rs, 404, "no socket named %s on this edge", host);
 
 	if (rs.status == 0 && hc->fd == -1) {
-		/* Taken over (a tls socket's stream). */
+		/* Taken over (a tls socket's stream, an http socket). */
 		hconn_free(hc, 0);
 		return -1;
 	}

@@ -41,6 +41,7 @@
 #include "users.h"
 
 #define CLIENT_ID "b0-proxy"
+#define CLIENT_HTTP "b0-http" /* the edge's own, for http sockets */
 #define SKEW 60
 #define TICKET_TTL 60
 #define SCOPE_GRANTED "openid email"
@@ -97,6 +98,8 @@ struct idp {
 	TAILQ_HEAD(, upcb) upcbs;
 	struct b0_log_ratelimit rl;
 	struct b0_buf scratch; /* a redirect's Location, per request */
+	char port_suffix[8];   /* ":PORT" of the issuer, "" for 443 */
+	char csp_hosts[300];   /* form-action: https, any socket host, port */
 };
 
 static int64_t
@@ -125,6 +128,18 @@ const char *
 idp_issuer(const struct idp *idp)
 {
 	return idp->issuer;
+}
+
+const char *
+idp_port_suffix(const struct idp *idp)
+{
+	return idp != NULL ? idp->port_suffix : "";
+}
+
+const char *
+idp_csp_hosts(const struct idp *idp)
+{
+	return idp != NULL ? idp->csp_hosts : "";
 }
 
 /* --- small helpers ------------------------------------------------------ */
@@ -571,6 +586,63 @@ loopback_uri(const char *s)
 		return 0;
 	}
 	return 1;
+}
+
+/* Plain URI characters for a path and query that go into Location as is. */
+static int
+uri_path_chars(const char *p)
+{
+	size_t i;
+
+	for (i = 0; p[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~!$&'()*+,;=:@/?", c))
+			continue;
+		if (c == '%' && isxdigit((unsigned char)p[i + 1]) &&
+		    isxdigit((unsigned char)p[i + 2]))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Client b0-http (docs/identity.md): is uri "https://<DNS name of a
+ * registered http or https socket><the issuer's :port>/.b0/callback"
+ * (exact), or, for the way back from /logout (!exact), any path under
+ * /.b0/ there, of plain URI characters?
+ */
+static int
+http_socket_uri(const struct idp *idp, const char *uri, int exact)
+{
+	const struct esock *k;
+	const char *p, *rest;
+	size_t n;
+
+	if (strlen(uri) >= GRANT_URI_SIZE ||
+	    !b0_str_has_prefix(uri, "https://"))
+		return 0;
+	p = uri + 8;
+	TAILQ_FOREACH(k, &idp->e->socks, entry)
+	{
+		if (k->sp.type != B0_SOCK_HTTP && k->sp.type != B0_SOCK_HTTPS)
+			continue;
+		n = strlen(k->dns);
+		if (n == 0 || strncmp(p, k->dns, n) != 0)
+			continue;
+		rest = p + n;
+		if (!b0_str_has_prefix(rest, idp->port_suffix))
+			continue;
+		rest += strlen(idp->port_suffix);
+		if (exact && strcmp(rest, "/.b0/callback") == 0)
+			return 1;
+		if (!exact && b0_str_has_prefix(rest, "/.b0/") &&
+		    uri_path_chars(rest))
+			return 1;
+	}
+	return 0;
 }
 
 /* A PKCE code_challenge or code_verifier (RFC 7636 4.1, 4.2). */
@@ -1151,13 +1223,22 @@ authorize(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	}
 	cid = param(&ps, "client_id");
 	uri = param(&ps, "redirect_uri");
-	if (cid == NULL || strcmp(cid, CLIENT_ID) != 0) {
+	if (cid == NULL ||
+	    (strcmp(cid, CLIENT_ID) != 0 && strcmp(cid, CLIENT_HTTP) != 0)) {
 		page_error(rs, 400, "Unknown client",
 		    cid == NULL ? "The request names no client_id."
 				: "The client_id is not b0-proxy.");
 		goto out;
 	}
-	if (uri == NULL || !loopback_uri(uri)) {
+	if (strcmp(cid, CLIENT_HTTP) == 0) {
+		if (uri == NULL || !http_socket_uri(idp, uri, 1)) {
+			page_error(rs, 400, "Invalid redirect URI",
+			    "The redirect_uri of b0-http must be "
+			    "https://<an http socket of this "
+			    "edge>/.b0/callback");
+			goto out;
+		}
+	} else if (uri == NULL || !loopback_uri(uri)) {
 		page_error(rs, 400, "Invalid redirect URI",
 		    uri == NULL ? "The request has no redirect_uri."
 				: "The redirect_uri must be "
@@ -1832,6 +1913,12 @@ token_code(struct idp *idp, const struct hreq *rq, struct hresp *rs,
 		    rs, 400, "invalid_grant", "the authorization code expired");
 		return;
 	}
+	if (!b0_str_has_prefix(c->redirect_uri, "http://")) {
+		/* A code of b0-http: redeemed inside the edge only. */
+		oauth_error(rs, 400, "invalid_grant",
+		    "the authorization code was not issued to b0-proxy");
+		return;
+	}
 	if (strcmp(uri, c->redirect_uri) != 0) {
 		oauth_error(rs, 400, "invalid_grant",
 		    "redirect_uri is not the one of the authorization request");
@@ -1849,6 +1936,61 @@ token_code(struct idp *idp, const struct hreq *rq, struct hresp *rs,
 	}
 	issue(idp, rq, rs, &c->who, c->scope, c, c->grant, sizeof(c->grant),
 	    "authorization_code");
+}
+
+int
+idp_redeem_http(struct idp *idp, const char *code, const char *redirect_uri,
+    const char *verifier, char *email, size_t emailsz, char *src, size_t srcsz,
+    struct b0_errmsg *em)
+{
+	struct acode *c;
+
+	if (emailsz > 0)
+		email[0] = '\0';
+	if (srcsz > 0)
+		src[0] = '\0';
+	if (idp == NULL || code == NULL || redirect_uri == NULL ||
+	    verifier == NULL) {
+		b0_err_set(em, "no code");
+		return B0_ERR_ARG;
+	}
+	if ((c = acode_find(idp->g, code)) == NULL) {
+		b0_err_set(em, "unknown or expired authorization code");
+		return B0_ERR_AUTH;
+	}
+	if (c->used) {
+		b0_err_set(em, "the authorization code was already used");
+		return B0_ERR_AUTH;
+	}
+	c->used = 1;
+	if (c->expires <= now_s()) {
+		b0_err_set(em, "the authorization code expired");
+		return B0_ERR_EXPIRED;
+	}
+	if (!b0_str_has_prefix(c->redirect_uri, "https://") ||
+	    strcmp(c->redirect_uri, redirect_uri) != 0) {
+		b0_err_set(em, "the code was issued for another redirect URI");
+		return B0_ERR_AUTH;
+	}
+	if (!pkce_matches(verifier, c->challenge)) {
+		b0_err_set(em, "the code verifier does not match");
+		return B0_ERR_AUTH;
+	}
+	if (!who_current(idp, c->who.email, c->who.src, em))
+		return B0_ERR_AUTH;
+	if (b0_strlcpy(email, c->who.email, emailsz) >= emailsz ||
+	    b0_strlcpy(src, c->who.src, srcsz) >= srcsz) {
+		email[0] = '\0';
+		b0_err_set(em, "email too long");
+		return B0_ERR_TOO_BIG;
+	}
+	return 0;
+}
+
+int
+idp_who_current(const struct idp *idp, const char *email, const char *src)
+{
+	return idp != NULL && who_current(idp, email, src, NULL);
 }
 
 static void
@@ -2185,20 +2327,50 @@ userinfo(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	(void)b0_jsonw_finish(&w);
 }
 
+/*
+ * /logout ends the browser session; post_logout_redirect_uri (OIDC
+ * RP-Initiated Logout) may send the browser back, but only to a /.b0/
+ * path of an http socket of this edge ("Sign in as someone else").
+ */
 static void
 logout(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 {
 	char cv[GRANT_SECRET_SIZE];
+	struct b0_http_params ps;
+	struct b0_errmsg em;
 	struct bsess *s;
+	struct b0_buf loc;
+	const char *back = NULL;
+	int r;
 
+	b0_err_clear(&em);
+	if ((r = params(rq->query, strlen(rq->query), &ps, &em)) != 0) {
+		page_error(rs, 400, "Invalid request", b0_err_text(&em, r));
+		return;
+	}
+	back = param(&ps, "post_logout_redirect_uri");
+	if (back != NULL && !http_socket_uri(idp, back, 0)) {
+		page_error(rs, 400, "Invalid request",
+		    "post_logout_redirect_uri must be a /.b0/ path of an "
+		    "http socket of this edge.");
+		goto out;
+	}
 	if ((s = session_of(idp, rq, cv, sizeof(cv))) != NULL) {
 		b0_info(idp->log, "%s: signed out: %s", rq->peer, s->who.email);
 		bsess_del(idp->g, s);
 	}
 	OPENSSL_cleanse(cv, sizeof(cv));
 	set_cookie(rs, COOKIE_SESSION, NULL, -1);
-	page_message(rs, 200, "Signed out",
-	    "You are signed out of this edge in this browser.");
+	if (back != NULL) {
+		b0_buf_init(&loc, 4096);
+		(void)b0_buf_put_str(&loc, back);
+		redirect(idp, rs, &loc);
+		b0_buf_cleanup(&loc);
+	} else
+		page_message(rs, 200, "Signed out",
+		    "You are signed out of this edge in this browser.");
+out:
+	b0_http_params_cleanup(&ps);
 }
 
 void
@@ -2213,6 +2385,7 @@ idp_handle(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 		hresp_text(rs, 503, "the issuer is not running");
 		return;
 	}
+	rs->form_action = idp->csp_hosts;
 	if (strcmp(path, "/.well-known/openid-configuration") == 0) {
 		if (get)
 			discovery(idp, rs);
@@ -2352,6 +2525,28 @@ state_user_leave(int switched)
 	}
 }
 
+/*
+ * The ":PORT" of an issuer "https://HOST[:PORT][/...]" ("" without one),
+ * which the edge's socket hosts share: they are served on the same port.
+ */
+static void
+issuer_port(const char *issuer, char *out, size_t outsz)
+{
+	const char *a = issuer, *end, *colon;
+
+	out[0] = '\0';
+	if (b0_str_has_prefix(a, "https://"))
+		a += 8;
+	end = a + strcspn(a, "/?#");
+	if (*a == '[' && (colon = memchr(a, ']', (size_t)(end - a))) != NULL)
+		a = colon;
+	if ((colon = memchr(a, ':', (size_t)(end - a))) != NULL &&
+	    (size_t)(end - colon) < outsz && end - colon > 1) {
+		memcpy(out, colon, (size_t)(end - colon));
+		out[end - colon] = '\0';
+	}
+}
+
 int
 idp_new(struct edge *e, struct idp **ip, struct b0_errmsg *em)
 {
@@ -2380,6 +2575,9 @@ idp_new(struct edge *e, struct idp **ip, struct b0_errmsg *em)
 		snprintf(idp->issuer, sizeof(idp->issuer), "https://%s:%u",
 		    c->domain, (unsigned)e->https_port);
 	set_from_conf(idp, c);
+	issuer_port(idp->issuer, idp->port_suffix, sizeof(idp->port_suffix));
+	snprintf(idp->csp_hosts, sizeof(idp->csp_hosts), "https://*.%s%s",
+	    c->domain, idp->port_suffix);
 	if (RAND_bytes(idp->csrf_key, sizeof(idp->csrf_key)) != 1) {
 		r = B0_ERR_CRYPTO;
 		b0_err_set(em, "no random numbers");

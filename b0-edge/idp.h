@@ -41,6 +41,38 @@ void idp_reload(struct idp *idp, struct edge *e);
 /* The issuer string, borrowed while idp lives. */
 const char *idp_issuer(const struct idp *idp);
 
+/*
+ * idp_port_suffix(idp): ":PORT" of the issuer ("" when it names none),
+ * which the http socket hosts share; idp_csp_hosts(idp): the CSP source
+ * "https://" "*.<domain>[:PORT]" (joined) the login form may redirect to (the
+ * /.b0/callback of http sockets).  Both borrowed while idp lives; "" for
+ * a NULL idp.
+ */
+const char *idp_port_suffix(const struct idp *idp);
+const char *idp_csp_hosts(const struct idp *idp);
+
+/*
+ * idp_redeem_http(idp, code, redirect_uri, verifier, email, emailsz, src,
+ *     srcsz, em):
+ * Redeem, inside the edge, an authorization code issued to the client
+ * b0-http (an http socket's login, docs/identity.md): single use, bound
+ * to redirect_uri and to the PKCE verifier.  No tokens, no grant: the
+ * signed-in email (lower-case) into email and where it came from
+ * ("builtin", "upstream:NAME") into src.  Returns 0, or B0_ERR_AUTH /
+ * B0_ERR_EXPIRED / B0_ERR_ARG with em saying why (fit for a page; never
+ * the code).
+ */
+int idp_redeem_http(struct idp *idp, const char *code, const char *redirect_uri,
+    const char *verifier, char *email, size_t emailsz, char *src, size_t srcsz,
+    struct b0_errmsg *em);
+
+/*
+ * idp_who_current(idp, email, src): 1 if the person signed in as email
+ * from src is still let in by this edge (a built-in account not deleted,
+ * a provider still configured), else 0.
+ */
+int idp_who_current(const struct idp *idp, const char *email, const char *src);
+
 /* A request for the edge's own domain (SNI = domain). */
 void idp_handle(struct idp *idp, const struct hreq *rq, struct hresp *rs);
 

@@ -70,14 +70,18 @@ static const char page_css[] =
     "input.code-in{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"
     "\"Liberation Mono\",monospace;font-size:20px;letter-spacing:.12em;"
     "text-align:center;text-transform:uppercase}\n"
-    "button,a.provider{display:flex;align-items:center;justify-content:"
+    "button,a.provider,a.switch{display:flex;align-items:center;justify-"
+    "content:"
     "center;gap:8px;width:100%;min-height:46px;padding:10px 16px;"
     "font:inherit;font-weight:600;border-radius:10px;cursor:pointer;"
     "text-decoration:none;transition:filter .15s,background-color .15s}\n"
     "button{margin-top:24px;background:var(--accent);color:var(--accent-fg);"
     "border:1px solid var(--accent)}\n"
-    "button:hover{filter:brightness(1.08)}\n"
-    "button:focus-visible,a.provider:focus-visible{outline:none;box-shadow:"
+    "a.switch{margin-top:24px;background:var(--accent);color:"
+    "var(--accent-fg);border:1px solid var(--accent)}\n"
+    "button:hover,a.switch:hover{filter:brightness(1.08)}\n"
+    "button:focus-visible,a.provider:focus-visible,a.switch:focus-visible{"
+    "outline:none;box-shadow:"
     "0 0 0 3px var(--ring)}\n"
     "button.secondary{background:transparent;color:var(--fg);border-color:"
     "var(--line)}\n"
@@ -489,4 +493,45 @@ page_pending(
 	esc(&pg, detail);
 	put(&pg, "</p>\n");
 	page_end(rs, &pg, 200);
+}
+
+void
+page_http_denied(struct hresp *rs, const char *email, const char *socket_dns,
+    const char *switch_url)
+{
+	struct page pg;
+
+	page_begin(rs, &pg, "Access denied", socket_dns, NULL);
+	put(&pg, page_icon_cross);
+	put(&pg, "<h1>Access denied</h1>\n<p class=\"detail\">");
+	esc(&pg, email);
+	put(&pg, " is not allowed on ");
+	esc(&pg, socket_dns);
+	put(&pg, ".</p>\n<dl class=\"kv\">\n<dt>Signed in as</dt><dd "
+		 "id=\"email\">");
+	esc(&pg, email);
+	put(&pg, "</dd>\n<dt>Site</dt><dd id=\"socket\">");
+	esc(&pg, socket_dns);
+	put(&pg, "</dd>\n</dl>\n<p class=\"note\">Ask the owner of this site "
+		 "to let you in, or sign in with another account.</p>\n"
+		 "<a class=\"switch\" id=\"switch\" href=\"");
+	esc(&pg, switch_url);
+	put(&pg, "\">Sign in as someone else</a>\n");
+	page_end(rs, &pg, 403);
+}
+
+void
+page_http_basic(struct hresp *rs, const char *socket_dns, const char *error)
+{
+	struct page pg;
+
+	page_begin(rs, &pg, "Password required", socket_dns, NULL);
+	put(&pg, page_icon_cross);
+	put(&pg, "<h1>Password required</h1>\n");
+	error_box(&pg, error);
+	put(&pg, "<p class=\"detail\">");
+	esc(&pg, socket_dns);
+	put(&pg, " asks for a user name and password. Reload the page to "
+		 "enter them.</p>\n");
+	page_end(rs, &pg, 401);
 }

@@ -58,6 +58,24 @@ void page_pending(
     struct hresp *rs, const char *title, const char *detail, const char *url);
 
 /*
+ * page_http_denied(rs, email, socket_dns, switch_url): 403 on an http
+ * socket for a person signed in whom its list does not name: h1 "Access
+ * denied", p.detail "<email> is not allowed on <socket>", dd#email,
+ * dd#socket and a#switch "Sign in as someone else" to switch_url.
+ */
+void page_http_denied(struct hresp *rs, const char *email,
+    const char *socket_dns, const char *switch_url);
+
+/*
+ * page_http_basic(rs, socket_dns, error): 401 on a protected http socket
+ * (the body a browser shows when its password prompt is cancelled): h1
+ * "Password required", p.detail, and .error with error (NULL: none).  The
+ * caller adds WWW-Authenticate.
+ */
+void page_http_basic(
+    struct hresp *rs, const char *socket_dns, const char *error);
+
+/*
  * html_escape(out, s): append s to out with & < > " ' escaped.  Returns 0
  * or B0_ERR_TOO_BIG.
  */

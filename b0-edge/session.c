@@ -15,6 +15,8 @@
 #include "b0_str.h"
 #include "edge.h"
 #include "policy.h"
+#include "hauth.h"
+#include "hproxy.h"
 #include "tconn.h"
 
 /* A new connection must say HELLO or ATTACH within this time. */
@@ -454,8 +456,7 @@ on_attach(struct pconn *pc, const uint8_t *p, size_t len)
 
 /*
  * Check a publish spec with the policy library into *sp (the caller's on
- * success: b0_spec_cleanup()).  This edge relays tcp and tls sockets; http
- * and https are refused by name until they exist.
+ * success: b0_spec_cleanup()).
  */
 static int
 check_spec(const char *spec, struct b0_spec *sp, struct b0_errmsg *em)
@@ -464,13 +465,54 @@ check_spec(const char *spec, struct b0_spec *sp, struct b0_errmsg *em)
 
 	if ((r = b0_spec_parse(spec, sp, em)) != 0)
 		return r;
-	if (sp->type != B0_SOCK_TCP && sp->type != B0_SOCK_TLS) {
-		b0_err_set(em,
-		    "%s sockets are not supported by this edge yet "
-		    "(tcp and tls only)",
+	return 0;
+}
+
+/*
+ * The http options of a socket in REGISTER (docs/http.md, "On the
+ * wire"): only on http and https sockets; a user of 1 to 64 visible ASCII
+ * characters without ':', and a yescrypt hash, both or neither.
+ */
+static int
+check_http_opts(const struct b0_msg_sock *in, const struct b0_spec *sp,
+    struct b0_errmsg *em)
+{
+	int http = sp->type == B0_SOCK_HTTP || sp->type == B0_SOCK_HTTPS;
+	size_t i, n = strlen(in->prot_user);
+
+	if (!http && (in->host[0] != '\0' || in->prot_user[0] != '\0' ||
+			 in->prot_hash[0] != '\0')) {
+		b0_err_set(em, "%s sockets take no host or protected option",
 		    b0_spec_type_name(sp->type));
-		b0_spec_cleanup(sp);
-		return B0_ERR_UNSUPPORTED;
+		return B0_ERR_FORMAT;
+	}
+	if ((in->prot_user[0] == '\0') != (in->prot_hash[0] == '\0')) {
+		b0_err_set(em, "protected needs both a user and a hash");
+		return B0_ERR_FORMAT;
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)in->prot_user[i] <= 0x20 ||
+		    (unsigned char)in->prot_user[i] >= 0x7f ||
+		    in->prot_user[i] == ':')
+			break;
+	if (n > 64 || i < n) {
+		b0_err_set(em,
+		    "protected: the user is not 1 to 64 visible ASCII "
+		    "characters without ':'");
+		return B0_ERR_FORMAT;
+	}
+	if (n > 0 && !b0_str_has_prefix(in->prot_hash, "$y$")) {
+		b0_err_set(em, "protected: the hash is not a yescrypt ($y$) "
+			       "hash");
+		return B0_ERR_FORMAT;
+	}
+	for (i = 0; in->host[i] != '\0'; i++)
+		if ((unsigned char)in->host[i] <= 0x20 ||
+		    (unsigned char)in->host[i] >= 0x7f)
+			break;
+	if (in->host[i] != '\0') {
+		b0_err_set(em, "host: not visible ASCII");
+		return B0_ERR_FORMAT;
 	}
 	return 0;
 }
@@ -510,9 +552,12 @@ esock_free(struct esock *k)
 	if (k->s != NULL)
 		visitor_drop_all(k->s, k, "the socket was removed");
 	tconn_drop_waiting(e, NULL, k, "the socket was removed");
+	hproxy_drop_socket(k);
+	hauth_drop_socket(e->hauth, k);
 	esock_unlisten(k);
 	TAILQ_REMOVE(&e->socks, k, entry);
 	b0_spec_cleanup(&k->sp);
+	OPENSSL_cleanse(k->prot_hash, sizeof(k->prot_hash));
 	free(k);
 }
 
@@ -544,6 +589,11 @@ register_one(
 	b0_err_clear(&em);
 	if (check_spec(in->spec, &sp, &em) != 0) {
 		b0_strlcpy(out->error, em.text, sizeof(out->error));
+		return 0;
+	}
+	if (check_http_opts(in, &sp, &em) != 0) {
+		b0_strlcpy(out->error, em.text, sizeof(out->error));
+		b0_spec_cleanup(&sp);
 		return 0;
 	}
 	is_tcp = sp.type == B0_SOCK_TCP;
@@ -634,6 +684,9 @@ register_sock(struct session *s, const struct b0_msg_sock *in,
 	b0_strlcpy(k->spec, in->spec, sizeof(k->spec));
 	b0_strlcpy(k->dns, out->dns, sizeof(k->dns));
 	b0_strlcpy(k->instance, s->instance, sizeof(k->instance));
+	b0_strlcpy(k->host, in->host, sizeof(k->host));
+	b0_strlcpy(k->prot_user, in->prot_user, sizeof(k->prot_user));
+	b0_strlcpy(k->prot_hash, in->prot_hash, sizeof(k->prot_hash));
 	if (k->nlfd > 0 && k->port != out->port)
 		esock_unlisten(k);
 	k->port = out->port;

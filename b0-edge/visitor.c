@@ -111,26 +111,52 @@ visitor_drop_all(struct session *s, struct esock *only, const char *why)
 	tconn_drop_waiting(s->e, s, only, why);
 }
 
+int
+visitor_add(struct esock *k, int fd, const char *addr)
+{
+	struct edge *e = k->e;
+	struct session *s = k->s;
+	struct visitor *v;
+	struct pconn *pc;
+
+	if (s == NULL)
+		return B0_ERR_NOT_FOUND;
+	if (session_take_idle(s, &pc) == 0) {
+		stream_start(pc, k, fd, addr);
+		return 0;
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return B0_ERR_ALLOC;
+	v->s = s;
+	v->sock = k;
+	v->fd = fd;
+	b0_strlcpy(v->addr, addr, sizeof(v->addr));
+	v->since = b0_loop_now(e->loop);
+	TAILQ_INSERT_TAIL(&s->waitq, v, entry);
+	s->nwait++;
+	b0_timer_set(e->loop, &v->timer, WAIT_MS, visitor_timeout, v);
+	session_ask_pool(s);
+	return 0;
+}
+
 static void
 visitor_accept(struct b0_loop *loop, int lfd, unsigned events, void *cookie)
 {
 	struct esock *k = cookie;
 	struct edge *e = k->e;
 	struct sockaddr_storage ss;
-	struct session *s;
-	struct visitor *v;
-	struct pconn *pc;
 	char addr[B0_ADDR_SIZE];
 	socklen_t len;
 	int fd, n;
 
+	(void)loop;
 	(void)events;
 	/* A bounded batch per wake-up keeps one busy port from starving. */
 	for (n = 0; n < 64; n++) {
 		if (b0_net_accept(lfd, &fd, &ss, &len) != 0)
 			return;
 		b0_net_addr_str((struct sockaddr *)&ss, addr, sizeof(addr));
-		if ((s = k->s) == NULL) {
+		if (k->s == NULL) {
 			b0_log_rl(&e->log, &e->rl_visitor,
 			    (time_t)b0_loop_wall(), B0_LOG_NOTICE,
 			    "socket %s visitor %s: refused: publisher %s is "
@@ -140,23 +166,8 @@ visitor_accept(struct b0_loop *loop, int lfd, unsigned events, void *cookie)
 			continue;
 		}
 		b0_net_tune(fd, VISITOR_KEEPALIVE_S);
-		if (session_take_idle(s, &pc) == 0) {
-			stream_start(pc, k, fd, addr);
-			continue;
-		}
-		if ((v = calloc(1, sizeof(*v))) == NULL) {
+		if (visitor_add(k, fd, addr) != 0)
 			close(fd);
-			continue;
-		}
-		v->s = s;
-		v->sock = k;
-		v->fd = fd;
-		b0_strlcpy(v->addr, addr, sizeof(v->addr));
-		v->since = b0_loop_now(loop);
-		TAILQ_INSERT_TAIL(&s->waitq, v, entry);
-		s->nwait++;
-		b0_timer_set(loop, &v->timer, WAIT_MS, visitor_timeout, v);
-		session_ask_pool(s);
 	}
 }
 

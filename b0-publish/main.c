@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "b0_buf.h"
+#include "b0_conf.h"
 #include "b0_ctl.h"
 #include "b0_parse.h"
 #include "b0_str.h"
@@ -26,7 +27,8 @@ usage(FILE *f)
 	    "       b0-publish [-f FILE] ls [--json]\n"
 	    "       b0-publish [-f FILE] connect --port N [--host HOST] "
 	    "[--name NAME]\n"
-	    "                  [--type tcp|tls]\n"
+	    "                  [--type tcp|tls|http|https] [--allow LIST]\n"
+	    "                  [--httpserver DIR] [-o OPTION=VALUE]...\n"
 	    "                  [--edge HOST:PORT --token-file FILE "
 	    "[--edge-ca FILE]]\n"
 	    "\n"
@@ -42,8 +44,21 @@ usage(FILE *f)
 	    "    --port N       the local port\n"
 	    "    --host HOST    where it listens (default 127.0.0.1)\n"
 	    "    --name NAME    the socket's name (default p<port>)\n"
-	    "    --type TYPE    tcp (default: a public port, anyone) or tls\n"
-	    "                   (any signed-in person, through b0-proxy)\n"
+	    "    --type TYPE    tcp (default: a public port, anyone), tls\n"
+	    "                   (signed-in people, through b0-proxy), http or\n"
+	    "                   https (a web app at "
+	    "https://NAME-PUBLISHER.DOMAIN)\n"
+	    "    --allow LIST   who may connect (tls, http, https): emails "
+	    "and\n"
+	    "                   domains, comma-separated\n"
+	    "    --httpserver DIR\n"
+	    "                   serve DIR read-only with the built-in static\n"
+	    "                   file server (--type http; no --port)\n"
+	    "    -o OPTION=VALUE\n"
+	    "                   a socket option of publish.conf (http, "
+	    "https):\n"
+	    "                   host=, protected= with password-file=,\n"
+	    "                   tls-ca=, tls-name=, tls-verify=no\n"
 	    "    --edge, --token-file, --edge-ca\n"
 	    "                   instead of the configuration file\n"
 	    "  -h, --help       this help; --version: the version\n",
@@ -104,6 +119,9 @@ out:
 
 struct connect_args {
 	const char *port, *host, *name, *edge, *token_file, *edge_ca, *type;
+	const char *allow, *httpserver;
+	char *opts[B0_CONF_MAX_ARGS]; /* -o OPTION=VALUE */
+	size_t nopts;
 };
 
 static int
@@ -111,21 +129,35 @@ cmd_connect(const char *path, int path_given, const struct connect_args *a)
 {
 	struct pub_conf *c = NULL;
 	struct b0_errmsg em;
-	char name[B0_NAME_SIZE], spec[32], target[300];
+	char name[B0_NAME_SIZE], spec[B0_SPEC_SIZE + 16], target[300];
 	uint32_t port;
 	int r;
 
 	b0_err_clear(&em);
-	if (a->port == NULL)
+	if (a->type != NULL && strcmp(a->type, "tcp") != 0 &&
+	    strcmp(a->type, "tls") != 0 && strcmp(a->type, "http") != 0 &&
+	    strcmp(a->type, "https") != 0)
+		return die_usage("connect: --type \"%s\" is not tcp, tls, http "
+				 "or https",
+		    a->type);
+	if (a->httpserver != NULL) {
+		if (a->type == NULL || strcmp(a->type, "http") != 0)
+			return die_usage("connect: --httpserver goes with "
+					 "--type http");
+		if (a->port != NULL || a->host != NULL)
+			return die_usage("connect: --httpserver serves a "
+					 "directory: no --port or --host");
+		port = 80; /* the spec's; the target is the server's */
+	} else if (a->port == NULL)
 		return die_usage("connect: --port is required");
-	if (b0_parse_u32(a->port, 1, 65535, &port) != 0)
+	else if (b0_parse_u32(a->port, 1, 65535, &port) != 0)
 		return die_usage("connect: --port \"%s\" is not a port from 1 "
 				 "to 65535",
 		    a->port);
-	if (a->type != NULL && strcmp(a->type, "tcp") != 0 &&
-	    strcmp(a->type, "tls") != 0)
-		return die_usage(
-		    "connect: --type \"%s\" is not tcp or tls", a->type);
+	if (a->allow != NULL &&
+	    (a->type == NULL || strcmp(a->type, "tcp") == 0))
+		return die_usage("connect: --allow needs --type tls, http or "
+				 "https (a tcp socket carries no identity)");
 	if (a->edge != NULL) {
 		if (a->token_file == NULL)
 			return die_usage("connect: --edge needs --token-file");
@@ -152,22 +184,28 @@ cmd_connect(const char *path, int path_given, const struct connect_args *a)
 			return fail(r, &em);
 		/* The file's edge and token; its sockets stay with the daemon.
 		 */
-		free(c->socks);
+		pub_socks_free(c->socks, c->nsocks);
 		c->socks = NULL;
 		c->nsocks = 0;
 	}
 	free(c->control_socket);
 	c->control_socket = NULL;
-	snprintf(name, sizeof(name), "p%u", (unsigned)port);
-	snprintf(spec, sizeof(spec), "%s/%u", a->type ? a->type : "tcp",
+	snprintf(name, sizeof(name), a->httpserver ? "files" : "p%u",
 	    (unsigned)port);
+	snprintf(spec, sizeof(spec), "%s/%u%s%s", a->type ? a->type : "tcp",
+	    (unsigned)port, a->allow ? "/" : "", a->allow ? a->allow : "");
 	snprintf(target, sizeof(target),
 	    a->host && strchr(a->host, ':') ? "[%s]:%u" : "%s:%u",
 	    a->host ? a->host : "127.0.0.1", (unsigned)port);
-	if ((r = pub_conf_add_socket(c, a->name ? a->name : name, spec, target,
-		 "connect", &em)) != 0) {
+	if ((r = pub_conf_add_socket_opts(c, a->name ? a->name : name, spec,
+		 target, a->opts, a->nopts, "connect", &em)) != 0) {
 		pub_conf_free(c);
 		return fail(r, &em);
+	}
+	if (a->httpserver != NULL &&
+	    (c->socks[0].httpserver = strdup(a->httpserver)) == NULL) {
+		pub_conf_free(c);
+		return 1;
 	}
 	r = pub_run(c, 1, -1);
 	pub_conf_free(c);
@@ -186,7 +224,10 @@ main(int argc, char **argv)
 		O_EDGE,
 		O_TOKEN,
 		O_CA,
-		O_TYPE
+		O_TYPE,
+		O_ALLOW,
+		O_HTTPSERVER,
+		O_LISTEN
 	};
 	static const struct option opts[] = {
 	    {"help", no_argument, NULL, 'h'},
@@ -200,18 +241,22 @@ main(int argc, char **argv)
 	    {"token-file", required_argument, NULL, O_TOKEN},
 	    {"edge-ca", required_argument, NULL, O_CA},
 	    {"type", required_argument, NULL, O_TYPE},
+	    {"allow", required_argument, NULL, O_ALLOW},
+	    {"httpserver", required_argument, NULL, O_HTTPSERVER},
+	    {"listen", required_argument, NULL, O_LISTEN},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *path = PUB_CONF_DEFAULT;
 	struct connect_args ca;
 	struct pub_conf *c = NULL;
 	struct b0_errmsg em;
+	const char *listen = NULL;
 	int ch, test = 0, json = 0, ready_fd = -1, path_given = 0, r;
 	uint32_t u;
 
 	memset(&ca, 0, sizeof(ca));
 	/* Options may come before or after the command. */
-	while ((ch = getopt_long(argc, argv, "f:thV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:o:thV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			path = optarg;
@@ -219,6 +264,12 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			test = 1;
+			break;
+		case 'o':
+			if (ca.nopts == B0_CONF_MAX_ARGS)
+				return die_usage(
+				    "connect: at most %d -o", B0_CONF_MAX_ARGS);
+			ca.opts[ca.nopts++] = optarg;
 			break;
 		case O_READY:
 			if (b0_parse_u32(optarg, 3, 1024, &u) != 0)
@@ -252,6 +303,15 @@ main(int argc, char **argv)
 		case O_TYPE:
 			ca.type = optarg;
 			break;
+		case O_ALLOW:
+			ca.allow = optarg;
+			break;
+		case O_HTTPSERVER:
+			ca.httpserver = optarg;
+			break;
+		case O_LISTEN:
+			listen = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -265,14 +325,24 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	/*
+	 * Hidden, for tests: the static file server alone, on a port curl
+	 * can reach (b0-publish httpserver DIR --listen HOST:PORT).
+	 */
+	if (argc == 2 && strcmp(argv[0], "httpserver") == 0)
+		return httpd_main(
+		    argv[1], listen ? listen : "127.0.0.1:0", ready_fd);
+	if (listen != NULL)
+		return die_usage("--listen goes with httpserver");
 	if (argc > 1)
 		return die_usage("unexpected \"%s\"", argv[1]);
 	if (argc == 1 && strcmp(argv[0], "connect") == 0)
 		return cmd_connect(path, path_given, &ca);
 	if (ca.port || ca.host || ca.name || ca.edge || ca.token_file ||
-	    ca.edge_ca || ca.type)
-		return die_usage("--port, --host, --name, --type, --edge, "
-				 "--token-file and --edge-ca go with connect");
+	    ca.edge_ca || ca.type || ca.allow || ca.httpserver || ca.nopts)
+		return die_usage("--port, --host, --name, --type, --allow, "
+				 "--httpserver, -o, --edge, --token-file and "
+				 "--edge-ca go with connect");
 	if (argc == 1 && strcmp(argv[0], "ls") != 0)
 		return die_usage("unknown command \"%s\"", argv[0]);
 	b0_err_clear(&em);
@@ -284,7 +354,8 @@ main(int argc, char **argv)
 		char token[B0_TOKEN_SIZE];
 
 		if ((r = pub_read_token(
-			 c->token_file, token, sizeof(token), &em)) != 0)
+			 c->token_file, token, sizeof(token), &em)) != 0 ||
+		    (r = pub_conf_prepare(c, &em)) != 0)
 			r = fail(r, &em);
 		else
 			fprintf(stderr,

@@ -15,6 +15,7 @@
 
 #include "b0_daemon.h"
 #include "b0_net.h"
+#include "b0_spec.h"
 #include "b0_str.h"
 #include "b0_version.h"
 #include "pub.h"
@@ -28,6 +29,7 @@
 #define UNREGISTER_WAIT_MS 3000
 
 static void connect_edge(struct pub *p);
+static void log_unverified(struct pub *p);
 static void top_up(struct pub *p);
 
 static const struct b0_chan_ops ctl_ops;
@@ -116,6 +118,7 @@ dchan_free(struct dchan *dc)
 	b0_timer_cancel(p->loop, &dc->timer);
 	if (dc->tfd != -1) {
 		b0_loop_del(p->loop, dc->tfd);
+		SSL_free(dc->tssl);
 		close(dc->tfd);
 	}
 	b0_chan_free(dc->chan);
@@ -191,9 +194,20 @@ send_register(struct pub *p, int empty)
 			    sizeof(m.socks[i].name));
 			b0_strlcpy(m.socks[i].spec, p->conf->socks[i].spec,
 			    sizeof(m.socks[i].spec));
+			b0_strlcpy(m.socks[i].host, p->conf->socks[i].host,
+			    sizeof(m.socks[i].host));
+			b0_strlcpy(m.socks[i].prot_user,
+			    p->conf->socks[i].prot_user,
+			    sizeof(m.socks[i].prot_user));
+			b0_strlcpy(m.socks[i].prot_hash,
+			    p->conf->socks[i].prot_hash,
+			    sizeof(m.socks[i].prot_hash));
 		}
 	}
 	r = b0_msg_socks_frame(b0_chan_out(p->ctl), 0, &m);
+	for (i = 0; i < m.n; i++)
+		OPENSSL_cleanse(
+		    m.socks[i].prot_hash, sizeof(m.socks[i].prot_hash));
 	b0_msg_socks_cleanup(&m);
 	if (r == 0)
 		b0_chan_flush(p->ctl);
@@ -451,15 +465,21 @@ opened(struct dchan *dc, int fd)
 }
 
 static void
+refuse_why(struct dchan *dc, const char *why)
+{
+	b0_warn(&dc->p->log, "socket %s visitor %s: %s", dc->socket,
+	    dc->visitor, why);
+	drop_ticket(dc);
+	b0_chan_stream_refuse(dc->chan, why);
+}
+
+static void
 refuse(struct dchan *dc, const char *target, int r)
 {
 	char why[B0_TEXT_SIZE];
 
 	snprintf(why, sizeof(why), "connect %s: %s", target, b0_strerror(r));
-	b0_warn(&dc->p->log, "socket %s visitor %s: %s", dc->socket,
-	    dc->visitor, why);
-	drop_ticket(dc);
-	b0_chan_stream_refuse(dc->chan, why);
+	refuse_why(dc, why);
 }
 
 static const struct pub_socket *
@@ -474,6 +494,108 @@ find_socket(const struct pub *p, const char *name)
 	return NULL;
 }
 
+/* An https target: the TLS handshake, then the stream over it. */
+static void
+target_tls_done(struct dchan *dc, int r, const char *err)
+{
+	int fd = dc->tfd;
+	SSL *ssl = dc->tssl;
+	char why[B0_TEXT_SIZE];
+
+	b0_timer_cancel(dc->p->loop, &dc->timer);
+	b0_loop_del(dc->p->loop, fd);
+	dc->tfd = -1;
+	dc->tssl = NULL;
+	if (r != 0) {
+		snprintf(why, sizeof(why), "tls %s: %s", dc->target, err);
+		SSL_free(ssl);
+		close(fd);
+		refuse_why(dc, why);
+		return;
+	}
+	if (dc->ticket != NULL) {
+		/* The ticket of an identity-aware stream: as in opened(). */
+		if (tickets_put(&dc->p->tickets, fd, dc->ticket, &dc->tk) != 0)
+			b0_warn(&dc->p->log,
+			    "socket %s visitor %s: cannot keep its connection "
+			    "ticket",
+			    dc->socket, dc->visitor);
+		b0_str_wipe_free(dc->ticket);
+		dc->ticket = NULL;
+	}
+	if ((r = b0_chan_send(dc->chan, B0_F_OPENED, NULL, 0)) != 0 ||
+	    (r = b0_chan_stream_start_tls(
+		 dc->chan, fd, ssl, NULL, 0, NULL, 0)) != 0) {
+		SSL_free(ssl);
+		close(fd);
+		b0_chan_close(dc->chan, r, "cannot start the stream");
+	}
+}
+
+static void
+target_tls_io(struct b0_loop *loop, int fd, unsigned events, void *cookie)
+{
+	struct dchan *dc = cookie;
+	struct b0_errmsg em;
+	int r, want;
+
+	(void)events;
+	b0_err_clear(&em);
+	r = b0_tls_handshake(dc->tssl, &want, &em);
+	if (r == B0_ERR_AGAIN) {
+		b0_loop_mod(loop, fd,
+		    want == B0_TLS_WANT_WRITE ? B0_LOOP_WRITE : B0_LOOP_READ);
+		return;
+	}
+	target_tls_done(dc, r, r == 0 ? NULL : b0_err_text(&em, r));
+}
+
+static void
+target_tls_timeout(struct b0_loop *loop, void *cookie)
+{
+	(void)loop;
+	target_tls_done(cookie, B0_ERR_TIMEOUT, "handshake timed out");
+}
+
+static void
+target_tls_start(struct dchan *dc, const struct pub_socket *s, int fd)
+{
+	struct b0_errmsg em;
+	char why[B0_TEXT_SIZE];
+	int r;
+
+	b0_net_tune(fd, TARGET_KEEPALIVE_S);
+	b0_err_clear(&em);
+	if ((r = b0_tls_client_new(s->tls, fd, s->tls_name, &dc->tssl, &em)) !=
+	    0) {
+		snprintf(why, sizeof(why), "tls %s: %s", s->target,
+		    b0_err_text(&em, r));
+		close(fd);
+		refuse_why(dc, why);
+		return;
+	}
+	if (!s->tls_verify)
+		SSL_set_verify(dc->tssl, SSL_VERIFY_NONE, NULL);
+	dc->tfd = fd;
+	if ((r = b0_loop_add(
+		 dc->p->loop, fd, B0_LOOP_WRITE, target_tls_io, dc)) != 0) {
+		target_tls_done(dc, r, b0_strerror(r));
+		return;
+	}
+	b0_timer_set(
+	    dc->p->loop, &dc->timer, TARGET_CONNECT_MS, target_tls_timeout, dc);
+}
+
+/* The target's TCP connection is up: relay, or TLS first. */
+static void
+connected(struct dchan *dc, const struct pub_socket *s, int fd)
+{
+	if (s != NULL && s->type == B0_SOCK_HTTPS && s->tls != NULL)
+		target_tls_start(dc, s, fd);
+	else
+		opened(dc, fd);
+}
+
 static void
 target_done(struct dchan *dc, int r)
 {
@@ -484,11 +606,11 @@ target_done(struct dchan *dc, int r)
 	b0_loop_del(dc->p->loop, fd);
 	dc->tfd = -1;
 	if (r == 0) {
-		opened(dc, fd);
+		connected(dc, s, fd);
 		return;
 	}
 	close(fd);
-	refuse(dc, s ? s->target : "target", r);
+	refuse(dc, dc->target, r);
 }
 
 static void
@@ -541,9 +663,10 @@ on_open(struct dchan *dc, const uint8_t *m, size_t len)
 	}
 	b0_debug(&p->log, "socket %s visitor %s: stream %s to %s", s->name,
 	    o.visitor, o.id, s->target);
+	b0_strlcpy(dc->target, s->target, sizeof(dc->target));
 	r = b0_net_connect((const struct sockaddr *)&s->addr, s->addrlen, &fd);
 	if (r == 0) {
-		opened(dc, fd);
+		connected(dc, s, fd);
 		return 0;
 	}
 	if (r != B0_ERR_AGAIN) {
@@ -706,6 +829,7 @@ reload(struct pub *p)
 	b0_daemon_notify("RELOADING=1");
 	b0_err_clear(&em);
 	if ((r = pub_conf_load(p->conf->path, &nc, &em)) != 0 ||
+	    (r = pub_conf_prepare(nc, &em)) != 0 ||
 	    (r = pub_conf_resolve(nc, &em)) != 0) {
 		b0_error(&p->log,
 		    "reload failed, keeping the running "
@@ -722,10 +846,12 @@ reload(struct pub *p)
 			"b0-publish to move to it"
 		      : "reload: configuration reloaded");
 	/* Edge, TLS and token settings need a restart; take the sockets. */
-	free(p->conf->socks);
+	pub_socks_free(p->conf->socks, p->conf->nsocks);
 	p->conf->socks = nc->socks;
 	p->conf->nsocks = nc->nsocks;
 	nc->socks = NULL;
+	nc->nsocks = 0;
+	log_unverified(p);
 	p->conf->pool = nc->pool;
 	p->conf->log_level = nc->log_level;
 	p->log.max_level = nc->log_level;
@@ -788,6 +914,7 @@ teardown(struct pub *p)
 		b0_chan_close(p->ctl, 0, "stopping");
 	}
 	b0_ctl_free(p->ctlsock);
+	httpd_free(p->httpd);
 	if (p->sigfd != -1)
 		close(p->sigfd);
 	b0_msg_socks_cleanup(&p->registered);
@@ -798,6 +925,49 @@ teardown(struct pub *p)
 	OPENSSL_cleanse(&p->welcome, sizeof(p->welcome));
 	OPENSSL_cleanse(p->proxy_auth, sizeof(p->proxy_auth));
 	b0_loop_free(p->loop);
+}
+
+/* Say at start (and reload) which https targets go unverified. */
+static void
+log_unverified(struct pub *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->conf->nsocks; i++) {
+		const struct pub_socket *s = &p->conf->socks[i];
+
+		if (s->type == B0_SOCK_HTTPS && !s->tls_verify)
+			b0_warn(&p->log,
+			    "socket %s: tls-verify=no: the certificate of "
+			    "%s is not verified",
+			    s->name, s->target);
+	}
+}
+
+/* connect --httpserver: the built-in server becomes the target. */
+static int
+start_httpd(struct pub *p, struct b0_errmsg *em)
+{
+	struct pub_socket *s = NULL;
+	char addr[B0_ADDR_SIZE];
+	size_t i;
+	int r;
+
+	for (i = 0; i < p->conf->nsocks; i++) {
+		if (p->conf->socks[i].httpserver != NULL)
+			s = &p->conf->socks[i];
+	}
+	if (s == NULL)
+		return 0;
+	if ((r = httpd_new(p->loop, &p->log, s->httpserver, "127.0.0.1", 0,
+		 &p->httpd, em)) != 0)
+		return r;
+	httpd_addr(p->httpd, &s->addr, &s->addrlen);
+	b0_net_addr_str((struct sockaddr *)&s->addr, addr, sizeof(addr));
+	snprintf(s->target, sizeof(s->target), "%s", addr);
+	b0_notice(&p->log, "serving %s read-only on %s (socket %s)",
+	    s->httpserver, addr, s->name);
+	return 0;
 }
 
 int
@@ -832,8 +1002,11 @@ pub_run(struct pub_conf *conf, int connect_mode, int ready_fd)
 	    (r = pub_read_token(
 		 conf->token_file, p.token, sizeof(p.token), &em)) != 0 ||
 	    (r = b0_tls_ctx_new_client(&tc, &p.tls, &em)) != 0 ||
-	    (r = pub_conf_resolve(conf, &em)) != 0)
+	    (r = pub_conf_prepare(conf, &em)) != 0 ||
+	    (r = pub_conf_resolve(conf, &em)) != 0 ||
+	    (r = start_httpd(&p, &em)) != 0)
 		goto fail;
+	log_unverified(&p);
 	if (conf->control_socket != NULL &&
 	    (r = b0_ctl_listen(p.loop, conf->control_socket, 0660,
 		 pub_ctl_handler, &p, &p.ctlsock, &em)) != 0)

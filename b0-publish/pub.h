@@ -60,7 +60,9 @@ struct dchan {
 	struct b0_chan *chan;
 	char session[B0_HEXID_SIZE]; /* the control session it attached to */
 	int busy;
-	int tfd; /* target socket while connecting */
+	int tfd;	  /* target socket while connecting */
+	SSL *tssl;	  /* https targets: while the handshake runs */
+	char target[300]; /* for messages */
 	struct b0_timer timer;
 	char socket[B0_NAME_SIZE];
 	char visitor[B0_ADDR_SIZE];
@@ -112,6 +114,7 @@ struct pub {
 	unsigned nidle, nbusy;
 	struct tickets tickets;
 
+	struct httpd *httpd; /* connect --httpserver */
 	struct b0_ctl *ctlsock;
 	int sigfd;
 	int connect_mode; /* remove the sockets from the edge on exit */
@@ -144,6 +147,24 @@ int tickets_put(
 const char *tickets_get(const struct tickets *ts, uint16_t port);
 void tickets_del(struct tickets *ts, struct ticket *tk);
 void tickets_cleanup(struct tickets *ts);
+
+/*
+ * httpd.c: the static file server of `connect --httpserver DIR`.
+ * httpd_new(loop, log, dir, host, port, hp, em): open dir (kept open: the
+ * root of every lookup) and listen on host:port (port 0: any) on loop;
+ * log is borrowed for as long as *hp lives.  Free with httpd_free().
+ * httpd_addr(h, ss, lenp): the address it listens on, the socket's target.
+ * httpd_main(dir, listen, ready_fd): the hidden `b0-publish httpserver DIR
+ * --listen HOST:PORT` mode for tests: serve until SIGTERM or SIGINT,
+ * reporting READY=1 and PORT=N on ready_fd.  Returns an exit status.
+ */
+struct httpd;
+int httpd_new(struct b0_loop *loop, const struct b0_log *log, const char *dir,
+    const char *host, uint16_t port, struct httpd **hp, struct b0_errmsg *em);
+void httpd_addr(
+    const struct httpd *h, struct sockaddr_storage *ss, socklen_t *lenp);
+void httpd_free(struct httpd *h);
+int httpd_main(const char *dir, const char *listen, int ready_fd);
 
 /* ls.c: the control socket and the table of published sockets. */
 int pub_ctl_handler(

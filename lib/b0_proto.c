@@ -445,6 +445,146 @@ b0_msg_welcome_frame(struct b0_buf *out, const struct b0_msg_welcome *m)
 	return enc_finish(out, B0_F_WELCOME, &w, &json);
 }
 
+/*
+ * http and https sockets (docs/http.md): "host" and "protected" in
+ * REGISTER.
+ */
+int
+b0_proto_host_valid(const char *s)
+{
+	const char *colon = NULL, *p;
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > B0_DNS_SIZE - 1)
+		return 0;
+	if (s[0] == '[') {
+		if ((p = strchr(s, ']')) == NULL || p == s + 1)
+			return 0;
+		for (i = 1; s + i < p; i++) {
+			if (!((s[i] >= '0' && s[i] <= '9') ||
+				(s[i] >= 'a' && s[i] <= 'f') ||
+				(s[i] >= 'A' && s[i] <= 'F') || s[i] == ':' ||
+				s[i] == '.'))
+				return 0;
+		}
+		if (p[1] != '\0' && p[1] != ':')
+			return 0;
+		colon = p[1] == ':' ? p + 1 : NULL;
+	} else {
+		for (i = 0; s[i] != '\0' && s[i] != ':'; i++) {
+			if (!((s[i] >= 'a' && s[i] <= 'z') ||
+				(s[i] >= 'A' && s[i] <= 'Z') ||
+				(s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+				s[i] == '_' || s[i] == '.'))
+				return 0;
+		}
+		if (i == 0 || s[0] == '.' || s[0] == '-')
+			return 0;
+		colon = s[i] == ':' ? s + i : NULL;
+	}
+	if (colon == NULL)
+		return 1;
+	/* A port: 1 to 5 digits. */
+	for (i = 1; colon[i] != '\0'; i++) {
+		if (colon[i] < '0' || colon[i] > '9' || i > 5)
+			return 0;
+	}
+	return i > 1;
+}
+
+int
+b0_proto_prot_user_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] <= 0x20 || s[i] >= 0x7f || s[i] == ':' || i >= 64)
+			return 0;
+	}
+	return i > 0;
+}
+
+int
+b0_proto_prot_hash_valid(const char *s)
+{
+	size_t i;
+
+	if (strncmp(s, "$y$", 3) != 0)
+		return 0;
+	for (i = 3; s[i] != '\0'; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+			(s[i] >= 'A' && s[i] <= 'Z') ||
+			(s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+			s[i] == '/' || s[i] == '$'))
+			return 0;
+	}
+	/* "$y$" params "$" salt "$" hash: at least three more '$'. */
+	return i < B0_TEXT_SIZE && strchr(s + 3, '$') != NULL &&
+	       strchr(strchr(s + 3, '$') + 1, '$') != NULL;
+}
+
+static int
+ok_host(const char *s)
+{
+	return b0_proto_host_valid(s);
+}
+
+static int
+ok_prot_user(const char *s)
+{
+	return b0_proto_prot_user_valid(s);
+}
+
+static int
+ok_prot_hash(const char *s)
+{
+	return b0_proto_prot_hash_valid(s);
+}
+
+/* REGISTER: a socket's optional "host" and "protected" members. */
+static int
+dec_sock_http(struct dec *d, int obj, const char *where, struct b0_msg_sock *s)
+{
+	char pwhere[48];
+	int v, r;
+
+	if ((r = dec_str(d, obj, where, "host", 0, s->host, sizeof(s->host),
+		 ok_host)) != 0)
+		return r;
+	if (b0_json_obj_get(d->j, obj, "protected", &v) != 0)
+		return 0;
+	if (b0_json_type(d->j, v) != B0_JSON_OBJECT) {
+		b0_err_set(
+		    d->em, "%s: %s.protected is not an object", d->msg, where);
+		return B0_ERR_PROTOCOL;
+	}
+	snprintf(pwhere, sizeof(pwhere), "%s.protected", where);
+	if ((r = dec_str(d, v, pwhere, "user", 1, s->prot_user,
+		 sizeof(s->prot_user), ok_prot_user)) != 0 ||
+	    (r = dec_str(d, v, pwhere, "hash", 1, s->prot_hash,
+		 sizeof(s->prot_hash), ok_prot_hash)) != 0)
+		return r;
+	return 0;
+}
+
+static void
+enc_sock_http(struct b0_jsonw *w, const struct b0_msg_sock *s)
+{
+	if (s->host[0] != '\0') {
+		b0_jsonw_key(w, "host");
+		b0_jsonw_str(w, s->host);
+	}
+	if (s->prot_user[0] != '\0') {
+		b0_jsonw_key(w, "protected");
+		b0_jsonw_obj_begin(w);
+		b0_jsonw_key(w, "user");
+		b0_jsonw_str(w, s->prot_user);
+		b0_jsonw_key(w, "hash");
+		b0_jsonw_str(w, s->prot_hash);
+		b0_jsonw_obj_end(w);
+	}
+}
+
 void
 b0_msg_socks_cleanup(struct b0_msg_socks *m)
 {
@@ -506,8 +646,11 @@ b0_msg_socks_decode(const void *p, size_t len, int registered,
 				goto out;
 			}
 		}
-		if (!registered)
+		if (!registered) {
+			if ((r = dec_sock_http(&d, obj, where, s)) != 0)
+				goto out;
 			continue;
+		}
 		if ((r = dec_str(&d, obj, where, "error", 0, s->error,
 			 sizeof(s->error), ok_text)) != 0)
 			goto out;
@@ -549,6 +692,8 @@ b0_msg_socks_frame(
 		b0_jsonw_str(&w, s->name);
 		b0_jsonw_key(&w, "spec");
 		b0_jsonw_str(&w, s->spec);
+		if (!registered)
+			enc_sock_http(&w, s);
 		if (registered && s->error[0] != '\0') {
 			b0_jsonw_key(&w, "error");
 			b0_jsonw_str(&w, s->error);

@@ -168,6 +168,21 @@ int b0_msg_socks_frame(
     struct b0_buf *out, int registered, const struct b0_msg_socks *m);
 void b0_msg_socks_cleanup(struct b0_msg_socks *m);
 
+/*
+ * http and https sockets in REGISTER (docs/http.md), checked on decode and
+ * offered to the publisher's configuration:
+ * b0_proto_host_valid(s): 1 if s is a Host value: a DNS name (any case,
+ * '_' allowed), an IPv4 address or a bracketed IPv6 address, with an
+ * optional ":port".
+ * b0_proto_prot_user_valid(s): 1 if s is 1 to 64 visible ASCII
+ * characters without ':' (a basic-auth user).
+ * b0_proto_prot_hash_valid(s): 1 if s looks like a yescrypt hash
+ * ("$y$params$salt$hash", crypt(3)'s alphabet).
+ */
+int b0_proto_host_valid(const char *s);
+int b0_proto_prot_user_valid(const char *s);
+int b0_proto_prot_hash_valid(const char *s);
+
 int b0_msg_pool_decode(
     const void *p, size_t len, uint32_t *want, struct b0_errmsg *em);
 int b0_msg_pool_frame(struct b0_buf *out, uint32_t want);

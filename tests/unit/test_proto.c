@@ -219,6 +219,123 @@ test_socks(void)
 	b0_buf_cleanup(&big);
 }
 
+/* REGISTER of http and https sockets: "host" and "protected". */
+#define YHASH                                                                  \
+	"$y$j9T$abcdefghijklmnop./"                                            \
+	"$0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg"
+
+static int
+buf_has(const struct b0_buf *b, const char *s)
+{
+	return memmem(b0_buf_ptr(b), b0_buf_len(b), s, strlen(s)) != NULL;
+}
+
+static void
+test_socks_http(void)
+{
+	static const struct {
+		const char *sock; /* members after name and spec */
+		const char *msg;  /* NULL: accepted */
+	} t[] = {
+	    {"", NULL},
+	    {",\"host\":\"nas.lan\"", NULL},
+	    {",\"host\":\"NAS.lan:8443\"", NULL},
+	    {",\"host\":\"10.0.0.5\"", NULL},
+	    {",\"host\":\"[::1]:443\"", NULL},
+	    {",\"host\":\"\"", "sockets[0].host: \"\" is not valid"},
+	    {",\"host\":\"a b\"", "sockets[0].host: \"a b\" is not valid"},
+	    {",\"host\":\"a:99999x\"", "is not valid"},
+	    {",\"host\":\"[::1\"", "is not valid"},
+	    {",\"host\":\"a\\r\\nX: y\"", "is not valid"},
+	    {",\"host\":7", "sockets[0].host is not a string"},
+	    {",\"protected\":{\"user\":\"admin\",\"hash\":\"" YHASH "\"}",
+		NULL},
+	    {",\"protected\":\"admin\"",
+		"sockets[0].protected is not an object"},
+	    {",\"protected\":{\"hash\":\"" YHASH "\"}",
+		"sockets[0].protected.user is missing"},
+	    {",\"protected\":{\"user\":\"admin\"}",
+		"sockets[0].protected.hash is missing"},
+	    {",\"protected\":{\"user\":\"a:b\",\"hash\":\"" YHASH "\"}",
+		"sockets[0].protected.user: \"a:b\" is not valid"},
+	    {",\"protected\":{\"user\":\"\",\"hash\":\"" YHASH "\"}",
+		"protected.user: \"\" is not valid"},
+	    {",\"protected\":{\"user\":\"a b\",\"hash\":\"" YHASH "\"}",
+		"is not valid"},
+	    {",\"protected\":{\"user\":\"a\",\"hash\":\"$6$salt$xyz\"}",
+		"sockets[0].protected.hash: \"$6$salt$xyz\" is not valid"},
+	    {",\"protected\":{\"user\":\"a\",\"hash\":\"$y$j9T$salt\"}",
+		"is not valid"},
+	    {",\"protected\":{\"user\":\"a\",\"hash\":\"$y$j9T$s$h\\n\"}",
+		"is not valid"},
+	};
+	struct b0_msg_socks m;
+	struct b0_errmsg em;
+	struct b0_buf in, out;
+	char user[80];
+	uint8_t type;
+	uint32_t len;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		b0_buf_init(&in, 4096);
+		b0_buf_putf(&in,
+		    "{\"sockets\":[{\"name\":\"wiki\",\"spec\":"
+		    "\"http/8080\"%s}]}",
+		    t[i].sock);
+		em.text[0] = '\0';
+		is_int(b0_msg_socks_decode(
+			   b0_buf_ptr(&in), b0_buf_len(&in), 0, &m, &em),
+		    t[i].msg ? B0_ERR_PROTOCOL : 0, "http row %zu", i);
+		if (t[i].msg != NULL)
+			has_str(em.text, t[i].msg, "http row %zu message", i);
+		b0_msg_socks_cleanup(&m);
+		b0_buf_cleanup(&in);
+	}
+	/* 64 characters is the longest user. */
+	memset(user, 'u', 65);
+	user[65] = '\0';
+	ok(!b0_proto_prot_user_valid(user), "65-character user refused");
+	user[64] = '\0';
+	ok(b0_proto_prot_user_valid(user), "64-character user accepted");
+	ok(b0_proto_prot_hash_valid(YHASH), "yescrypt hash accepted");
+
+	/* Round trip; REGISTERED carries neither member. */
+	memset(&m, 0, sizeof(m));
+	m.n = 2;
+	m.socks = calloc(2, sizeof(*m.socks));
+	strcpy(m.socks[0].name, "wiki");
+	strcpy(m.socks[0].spec, "http/8080");
+	strcpy(m.socks[0].host, "wiki.lan");
+	strcpy(m.socks[0].prot_user, "admin");
+	strcpy(m.socks[0].prot_hash, YHASH);
+	strcpy(m.socks[1].name, "ssh");
+	strcpy(m.socks[1].spec, "tcp/22");
+	b0_buf_init(&out, 1 << 20);
+	is_int(b0_msg_socks_frame(&out, 0, &m), 0, "REGISTER encodes");
+	ok(buf_has(&out,
+	       "\"host\":\"wiki.lan\",\"protected\":{\"user\":\"admin\","
+	       "\"hash\":\"$y$"),
+	    "REGISTER carries host and protected");
+	ok(buf_has(&out, "{\"name\":\"ssh\",\"spec\":\"tcp/22\"}"),
+	    "a socket without them carries neither");
+	b0_msg_socks_cleanup(&m);
+	b0_proto_check_hdr(b0_buf_ptr(&out), &type, &len, &em);
+	is_int(b0_msg_socks_decode(b0_buf_ptr(&out) + 4, len, 0, &m, &em), 0,
+	    "REGISTER round trip");
+	is_str(m.socks[0].host, "wiki.lan", "host kept");
+	is_str(m.socks[0].prot_user, "admin", "user kept");
+	is_str(m.socks[0].prot_hash, YHASH, "hash kept");
+	is_str(m.socks[1].host, "", "no host");
+	is_str(m.socks[1].prot_user, "", "no user");
+	b0_buf_reset(&out);
+	is_int(b0_msg_socks_frame(&out, 1, &m), 0, "REGISTERED encodes");
+	ok(!buf_has(&out, "protected") && !buf_has(&out, "\"host\""),
+	    "REGISTERED carries neither");
+	b0_msg_socks_cleanup(&m);
+	b0_buf_cleanup(&out);
+}
+
 static void
 test_small(void)
 {
@@ -397,6 +514,7 @@ main(void)
 	test_open_ticket();
 	test_hello();
 	test_socks();
+	test_socks_http();
 	test_small();
 	return tap_done();
 }

@@ -1,0 +1,408 @@
+#!/usr/bin/env bats
+# Who gets into an http socket (docs/http.md "Who gets in", "Hosts"), with
+# curl as the visitor's browser and API client, in the namespaces of the
+# tunnel tests: the login through the edge's own issuer (client b0-http)
+# and back through /.b0/callback, the b0_app cookie, the identity headers
+# at the target, the 403 page, Bearer tokens, logout and "Sign in as
+# someone else", basic auth on a protected socket.  The target is a small
+# Python app in the lab that echoes what it received as JSON.
+
+load helpers/common
+load helpers/tunnel
+
+bats_require_minimum_version 1.5.0
+
+DEVICE_GRANT=urn:ietf:params:oauth:grant-type:device_code
+ISS=https://edge.test
+APP=https://app-lab1.edge.test
+
+setup() {
+	tun_setup
+	cat >"$T/echo.py" <<-'EOF'
+		import http.server, json, sys
+		class H(http.server.BaseHTTPRequestHandler):
+		    protocol_version = "HTTP/1.1"
+		    def answer(self):
+		        with open(sys.argv[2], "a") as f:
+		            f.write(self.command + " " + self.path + "\n")
+		        n = int(self.headers.get("Content-Length") or 0)
+		        body = self.rfile.read(n) if n else b""
+		        out = json.dumps({"method": self.command, "path": self.path,
+		            "headers": [[k, v] for k, v in self.headers.items()],
+		            "body": len(body)}).encode()
+		        self.send_response(200)
+		        self.send_header("Content-Type", "application/json")
+		        self.send_header("Content-Length", str(len(out)))
+		        self.end_headers()
+		        self.wfile.write(out)
+		    do_GET = do_POST = do_PUT = answer
+		    def log_message(self, *a):
+		        pass
+		http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
+		    H).serve_forever()
+	EOF
+	DAEMON_KIND=other daemon_bg echo "$NS_LAB" python3 "$T/echo.py" 8080 \
+	    "$T/target.requests"
+	wait_for 10 lab_port_open 8080
+	local u
+	for u in alice@example.com bob@example.org carol@example.com; do
+		echo "pw of $u" | "$B0_BUILD/b0-edge" -f "$T/edge.conf" \
+		    user add "$u" 2>>"$T/token.log"
+	done
+	edge_start
+	token_add lab1
+	(umask 077 && echo 'open sesame' >"$T/wiki.pass")
+	pub_conf pub "$T/lab1.token" \
+	    "socket app http/8080/alice@example.com 127.0.0.1:8080" \
+	    "socket app2 http/8080/example.com 127.0.0.1:8080" \
+	    "socket open http/8080 127.0.0.1:8080" \
+	    "socket wiki http/8080 127.0.0.1:8080 protected=admin password-file=$T/wiki.pass" \
+	    "socket both http/8080/alice@example.com 127.0.0.1:8080 protected=admin password-file=$T/wiki.pass"
+	pub_start pub
+}
+
+teardown() {
+	tun_teardown
+}
+
+# v JAR ARGS...: curl in the visitor's namespace, with a cookie jar, for
+# the edge and its socket hosts.
+v() {
+	local jar=$1 n
+	shift
+	local res=()
+	for n in edge.test app-lab1.edge.test app2-lab1.edge.test \
+	    open-lab1.edge.test wiki-lab1.edge.test both-lab1.edge.test; do
+		res+=(--resolve "$n:443:$EDGE_VIS_IP")
+	done
+	in_vis curl -sS --max-time 20 --cacert "$T/ca.crt" "${res[@]}" \
+	    -b "$jar" -c "$jar" "$@"
+}
+
+csrf() {
+	grep -o 'name="csrf" value="[^"]*"' "$1" | head -1 |
+	    sed 's/.*value="//; s/"$//'
+}
+
+location() {
+	tr -d '\r' <"$1" | sed -n 's/^[Ll]ocation: //p'
+}
+
+code_of() {
+	tr -d '\r' <"$1" | head -1 | cut -d' ' -f2
+}
+
+# set_cookie HEADERS NAME: the Set-Cookie line for NAME, without CR.
+set_cookie() {
+	tr -d '\r' <"$1" | grep -i "^set-cookie: $2=" | head -1
+}
+
+# hdr JSON NAME: the value of header NAME the target received ("" if none).
+hdr() {
+	jq -r --arg n "$2" '[.headers[] | select(.[0] | ascii_downcase == $n) | .[1]] | join(",")' "$1"
+}
+
+# web_login JAR EMAIL URL: as a browser, open URL (a page of an
+# identity-aware socket), sign in at the edge as EMAIL (unless the edge
+# session still holds) and come back through /.b0/callback.  The
+# callback's headers are in $T/cb.h and its Location in $CB_LOC.
+SOCK_ARGS=()
+web_login() {
+	local jar=$1 email=$2 url=$3 host loc req
+	host=${url#https://}
+	host=${host%%/*}
+	v "$jar" -o /dev/null -D "$T/l1.h" "${SOCK_ARGS[@]}" "$url"
+	[ "$(code_of "$T/l1.h")" = 302 ] || { cat "$T/l1.h"; return 1; }
+	loc=$(location "$T/l1.h")
+	[[ "$loc" == "$ISS/authorize?client_id=b0-http&"* ]] ||
+	    { echo "not sent to the edge: $loc"; return 1; }
+	v "$jar" -o "$T/l2.html" -D "$T/l2.h" "$loc"
+	loc=$(location "$T/l2.h")
+	if [[ "$loc" == /login\?req=* ]]; then
+		req=${loc#/login?req=}
+		v "$jar" -o "$T/login.html" "$ISS$loc"
+		v "$jar" -o "$T/l3.html" -D "$T/l3.h" \
+		    --data-urlencode "email=$email" \
+		    --data-urlencode "password=pw of $email" \
+		    --data-urlencode "csrf=$(csrf "$T/login.html")" \
+		    --data-urlencode "req=$req" "$ISS/login"
+		loc=$(location "$T/l3.h")
+	fi
+	[[ "$loc" == "https://$host/.b0/callback?"* ]] ||
+	    { echo "not sent back: $loc"; cat "$T/l2.html"; return 1; }
+	CB_URL=$loc
+	[ -n "${WEB_LOGIN_NO_CALLBACK:-}" ] && return 0
+	v "$jar" -o "$T/cb.html" -D "$T/cb.h" "${SOCK_ARGS[@]}" "$loc"
+	[ "$(code_of "$T/cb.h")" = 302 ] || { cat "$T/cb.h" "$T/cb.html"; return 1; }
+	CB_LOC=$(location "$T/cb.h")
+}
+
+# device_login EMAIL: an access token for EMAIL in $T/EMAIL.at, by the
+# device flow (as `b0-proxy token` would have it).
+device_login() {
+	local email=$1 jar=$T/$1.djar d=$T/$1 dc uc loc req i
+	v "$jar" -d client_id=b0-proxy "$ISS/device_authorization" >"$d.da"
+	dc=$(jq -er .device_code "$d.da") || return 1
+	uc=$(jq -er .user_code "$d.da") || return 1
+	v "$jar" -o "$d.dev.html" "$ISS/device"
+	v "$jar" -o /dev/null -D "$d.h" --data-urlencode "user_code=$uc" \
+	    --data-urlencode "csrf=$(csrf "$d.dev.html")" "$ISS/device"
+	loc=$(location "$d.h")
+	req=${loc#/login?req=}
+	v "$jar" -o "$d.login.html" "$ISS$loc"
+	v "$jar" -o "$d.confirm.html" --data-urlencode "email=$email" \
+	    --data-urlencode "password=pw of $email" \
+	    --data-urlencode "csrf=$(csrf "$d.login.html")" \
+	    --data-urlencode "req=$req" "$ISS/login"
+	v "$jar" -o "$d.done.html" --data-urlencode "user_code=$uc" \
+	    -d action=approve --data-urlencode "csrf=$(csrf "$d.confirm.html")" \
+	    "$ISS/device"
+	for i in 1 2 3; do
+		v "$jar" -d grant_type=$DEVICE_GRANT -d client_id=b0-proxy \
+		    -d device_code="$dc" "$ISS/token" >"$d.tok"
+		jq -e .access_token "$d.tok" >/dev/null && break
+		sleep 10.5
+	done
+	(umask 077 && jq -er .access_token "$d.tok" >"$d.at")
+}
+
+@test "an identity-aware socket sends a browser to the edge's login; other methods get 401" {
+	run v "$T/j" -o /dev/null -D "$T/h" "$APP/headers?x=1"
+	assert_success
+	[ "$(code_of "$T/h")" = 302 ]
+	loc=$(location "$T/h")
+	cb=$(python3 -c 'import sys, urllib.parse; q = urllib.parse.parse_qs(urllib.parse.urlsplit(sys.argv[1]).query); print(q["client_id"][0], q["response_type"][0], q["redirect_uri"][0], q["scope"][0], q["code_challenge_method"][0], len(q["code_challenge"][0]), len(q["state"][0]))' "$loc")
+	assert_equal "$cb" "b0-http code https://app-lab1.edge.test/.b0/callback openid email S256 43 43"
+	[[ "$loc" == "$ISS/authorize?"* ]]
+	c=$(set_cookie "$T/h" b0_login)
+	[[ "$c" =~ ^Set-Cookie:\ b0_login=[A-Za-z0-9_-]{43}\;\ Path=/\.b0/\;\ Max-Age=600\;\ HttpOnly\;\ Secure\;\ SameSite=Lax$ ]]
+	# An API call without a session or token: 401, no redirect.
+	run v "$T/j" -o "$T/b" -D "$T/h" -X POST -d x=1 "$APP/headers"
+	[ "$(code_of "$T/h")" = 401 ]
+	grep -qi '^WWW-Authenticate: Bearer' "$T/h"
+	# Nothing reached the target.
+	[ ! -s "$T/target.requests" ]
+}
+
+@test "login through the edge's form and /.b0/callback: the b0_app cookie, X-B0-Email at the target" {
+	web_login "$T/j" alice@example.com "$APP/headers?x=1"
+	assert_equal "$CB_LOC" "/headers?x=1"
+	c=$(set_cookie "$T/cb.h" b0_app)
+	# Host-only (no Domain), the whole site, bounded.
+	[[ "$c" =~ ^Set-Cookie:\ b0_app=[A-Za-z0-9_-]{43}\;\ Path=/\;\ Max-Age=43200\;\ HttpOnly\;\ Secure\;\ SameSite=Lax$ ]]
+	# The login cookie is spent.
+	set_cookie "$T/cb.h" b0_login | grep -q 'Max-Age=0'
+	# The app, with a forged identity and another cookie of the app's.
+	run v "$T/j" -o "$T/r.json" -D "$T/h" -H 'X-B0-Email: mallory@example.com' \
+	    -H 'X-B0-Auth: bearer' -b 'theme=dark' "$APP/headers?x=1"
+	assert_success
+	[ "$(code_of "$T/h")" = 200 ]
+	assert_equal "$(hdr "$T/r.json" x-b0-email)" alice@example.com
+	assert_equal "$(hdr "$T/r.json" x-b0-auth)" session
+	# The edge's cookie stays at the edge; the app's own goes through.
+	run hdr "$T/r.json" cookie
+	assert_output --partial theme=dark
+	refute_output --partial b0_app
+	# The edge session makes the next socket one redirect away.
+	v "$T/j" -o /dev/null -D "$T/h2" "https://app2-lab1.edge.test/"
+	loc=$(location "$T/h2")
+	v "$T/j" -o /dev/null -D "$T/h3" "$loc"
+	[[ "$(location "$T/h3")" == "https://app2-lab1.edge.test/.b0/callback?code="* ]]
+	# No secret in the logs.
+	code=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.parse_qs(urllib.parse.urlsplit(sys.argv[1]).query)["code"][0])' "$CB_URL")
+	app=$(sed -n 's/.*b0_app=\([A-Za-z0-9_-]*\);.*/\1/p' <<<"$c")
+	run grep -lF -e "$code" -e "$app" "$T"/edge.log "$T"/pub.log
+	assert_failure
+}
+
+@test "a signed-in person outside the list gets the 403 page with a way to switch" {
+	web_login "$T/j" bob@example.org "$APP/"
+	run v "$T/j" -o "$T/p.html" -D "$T/h" -H 'Accept: text/html' "$APP/"
+	[ "$(code_of "$T/h")" = 403 ]
+	grep -q '<h1>Access denied</h1>' "$T/p.html"
+	grep -q '<p class="detail">bob@example.org is not allowed on app-lab1.edge.test.</p>' "$T/p.html"
+	grep -q '<dd id="email">bob@example.org</dd>' "$T/p.html"
+	grep -q '<dd id="socket">app-lab1.edge.test</dd>' "$T/p.html"
+	grep -q '<a class="switch" id="switch" href="/.b0/logout?switch=1">Sign in as someone else</a>' "$T/p.html"
+	grep -qi '^Content-Security-Policy: ' "$T/h"
+	# curl without Accept: text/html gets one line.
+	run v "$T/j" "$APP/"
+	assert_output "bob@example.org is not allowed on app-lab1.edge.test"
+	[ ! -s "$T/target.requests" ]
+	# "Sign in as someone else": the app session, then the edge session
+	# end, and a fresh login starts on the socket host.
+	v "$T/j" -o /dev/null -D "$T/s1" "$APP/.b0/logout?switch=1"
+	[ "$(code_of "$T/s1")" = 302 ]
+	loc=$(location "$T/s1")
+	assert_equal "$loc" "$ISS/logout?post_logout_redirect_uri=https%3A%2F%2Fapp-lab1.edge.test%2F.b0%2Flogin"
+	set_cookie "$T/s1" b0_app | grep -q 'Max-Age=0'
+	v "$T/j" -o /dev/null -D "$T/s2" "$loc"
+	assert_equal "$(location "$T/s2")" "$APP/.b0/login"
+	set_cookie "$T/s2" b0_session | grep -q 'Max-Age=0'
+	v "$T/j" -o /dev/null -D "$T/s3" "$APP/.b0/login"
+	loc=$(location "$T/s3")
+	[[ "$loc" == "$ISS/authorize?client_id=b0-http&"* ]]
+	# No edge session any more: the login form, as someone else.
+	v "$T/j" -o /dev/null -D "$T/s4" "$loc"
+	[[ "$(location "$T/s4")" == /login\?req=* ]]
+	# The edge's logout goes back only to a socket host's /.b0/ paths.
+	for bad in https://evil.test/.b0/login "$APP/headers" \
+	    https://app-lab1.edge.test.evil.test/.b0/login; do
+		run v "$T/j" -o /dev/null -w '%{http_code}' \
+		    "$ISS/logout?post_logout_redirect_uri=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$bad")"
+		assert_output 400
+	done
+}
+
+@test "Bearer access tokens: the email at the target, Authorization kept from it; a bad one is 401" {
+	device_login alice@example.com
+	run v /dev/null -o "$T/r.json" -D "$T/h" \
+	    -H "Authorization: Bearer $(cat "$T/alice@example.com.at")" \
+	    -H 'X-B0-Email: mallory@example.com' -X POST -d 'a=1' "$APP/api"
+	[ "$(code_of "$T/h")" = 200 ]
+	assert_equal "$(hdr "$T/r.json" x-b0-email)" alice@example.com
+	assert_equal "$(hdr "$T/r.json" x-b0-auth)" bearer
+	assert_equal "$(hdr "$T/r.json" authorization)" ""
+	# bob's token is good, but bob is not on the list.
+	device_login bob@example.org
+	run v /dev/null -D "$T/h" \
+	    -H "Authorization: Bearer $(cat "$T/bob@example.org.at")" "$APP/api"
+	[ "$(code_of "$T/h")" = 403 ]
+	assert_output "bob@example.org is not allowed on app-lab1.edge.test"
+	# A forged or broken token.
+	run v /dev/null -D "$T/h" \
+	    -H 'Authorization: Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln' "$APP/api"
+	[ "$(code_of "$T/h")" = 401 ]
+	tr -d '\r' <"$T/h" | grep -q '^WWW-Authenticate: Bearer error="invalid_token"'
+	assert_output --partial 'invalid token: '
+	# An open socket leaves Authorization to the app.
+	run v /dev/null -o "$T/o.json" -H 'Authorization: Bearer app-own-token' \
+	    -H 'X-B0-Email: mallory@example.com' "https://open-lab1.edge.test/x"
+	assert_equal "$(hdr "$T/o.json" authorization)" "Bearer app-own-token"
+	assert_equal "$(hdr "$T/o.json" x-b0-email)" ""
+	assert_equal "$(hdr "$T/o.json" x-b0-auth)" none
+	run grep -lF "$(cat "$T/alice@example.com.at")" "$T"/edge.log "$T"/pub.log
+	assert_failure
+}
+
+@test "logout ends the app session; the cookie of one socket host is not taken on another" {
+	web_login "$T/j" alice@example.com "$APP/"
+	app=$(set_cookie "$T/cb.h" b0_app | sed 's/^Set-Cookie: b0_app=\([^;]*\);.*/\1/')
+	run v /dev/null -o "$T/r.json" -D "$T/h" -b "b0_app=$app" "$APP/headers"
+	[ "$(code_of "$T/h")" = 200 ]
+	# The same value on another identity-aware socket means nothing there
+	# (alice is on app2's list too).
+	run v /dev/null -o /dev/null -D "$T/h" -b "b0_app=$app" \
+	    "https://app2-lab1.edge.test/headers"
+	[ "$(code_of "$T/h")" = 302 ]
+	[[ "$(location "$T/h")" == "$ISS/authorize?"* ]]
+	# Logout.
+	run v "$T/j" -H 'Accept: text/html' -D "$T/h" "$APP/.b0/logout"
+	[ "$(code_of "$T/h")" = 200 ]
+	assert_output --partial '<h1>Signed out</h1>'
+	assert_output --partial 'You are signed out of app-lab1.edge.test.'
+	set_cookie "$T/h" b0_app | grep -q 'Max-Age=0'
+	# The old value no longer works.
+	run v /dev/null -o /dev/null -D "$T/h" -b "b0_app=$app" "$APP/headers"
+	[ "$(code_of "$T/h")" = 302 ]
+}
+
+@test "/.b0/callback refuses a wrong state, a missing login cookie, and a code used twice" {
+	WEB_LOGIN_NO_CALLBACK=1 web_login "$T/j" alice@example.com "$APP/"
+	bad=$(sed 's/state=[^&]*/state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/' <<<"$CB_URL")
+	run v "$T/j" -D "$T/h" "$bad"
+	[ "$(code_of "$T/h")" = 400 ]
+	assert_output --partial 'Sign-in failed'
+	run ! grep -qi '^set-cookie: b0_app=[A-Za-z0-9]' "$T/h"
+	# The login was spent: the right state does not help now.
+	run v "$T/j" -D "$T/h" "$CB_URL"
+	[ "$(code_of "$T/h")" = 400 ]
+	# Another browser (no b0_login cookie) with a fresh code and state.
+	WEB_LOGIN_NO_CALLBACK=1 web_login "$T/j" alice@example.com "$APP/"
+	run v /dev/null -D "$T/h" "$CB_URL"
+	[ "$(code_of "$T/h")" = 400 ]
+	assert_output --partial 'started in another browser'
+	# The code of b0-http is no token for b0-proxy.
+	code=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.parse_qs(urllib.parse.urlsplit(sys.argv[1]).query)["code"][0])' "$CB_URL")
+	run v /dev/null -d grant_type=authorization_code -d client_id=b0-proxy \
+	    --data-urlencode "code=$code" \
+	    --data-urlencode "redirect_uri=$APP/.b0/callback" \
+	    -d code_verifier=0123456789012345678901234567890123456789abc \
+	    "$ISS/token"
+	assert_equal "$(jq -r .error <<<"$output")" invalid_grant
+	# /authorize for b0-http only with the callback of a registered socket.
+	for uri in "https://nope-lab1.edge.test/.b0/callback" "$APP/.b0/callbackx" \
+	    "http://app-lab1.edge.test/.b0/callback" "https://app-lab1.edge.test:8443/.b0/callback"; do
+		run v /dev/null -o "$T/a.html" -w '%{http_code}' \
+		    "$ISS/authorize?client_id=b0-http&response_type=code&redirect_uri=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$uri")&scope=openid&state=s&code_challenge=0123456789012345678901234567890123456789abc&code_challenge_method=S256"
+		assert_output 400
+		grep -q 'Invalid redirect URI' "$T/a.html"
+	done
+}
+
+@test "a protected socket asks for basic auth: 401, 200 with the password, 401 with a wrong one, then 429" {
+	run v /dev/null -D "$T/h" "https://wiki-lab1.edge.test/x"
+	[ "$(code_of "$T/h")" = 401 ]
+	tr -d '\r' <"$T/h" | grep -qx 'WWW-Authenticate: Basic realm="wiki-lab1.edge.test", charset="UTF-8"'
+	run v /dev/null -o "$T/p.html" -D "$T/h" -H 'Accept: text/html' "https://wiki-lab1.edge.test/x"
+	grep -q '<h1>Password required</h1>' "$T/p.html"
+	run v /dev/null -o "$T/r.json" -D "$T/h" -u 'admin:open sesame' \
+	    -H 'X-B0-User: root' "https://wiki-lab1.edge.test/x"
+	[ "$(code_of "$T/h")" = 200 ]
+	assert_equal "$(hdr "$T/r.json" x-b0-user)" admin
+	assert_equal "$(hdr "$T/r.json" authorization)" ""
+	# The cached success is as good (and fast) a second time.
+	run v /dev/null -o /dev/null -w '%{http_code}' -u 'admin:open sesame' \
+	    "https://wiki-lab1.edge.test/x"
+	assert_output 200
+	for cred in 'admin:wrong' 'root:open sesame' 'admin:'; do
+		run v /dev/null -o /dev/null -w '%{http_code}' -u "$cred" \
+		    "https://wiki-lab1.edge.test/x"
+		assert_output 401
+	done
+	# Ten failures from this address: now it waits, whatever it sends.
+	for i in 1 2 3 4 5 6 7; do
+		v /dev/null -o /dev/null -u "admin:wrong$i" "https://wiki-lab1.edge.test/x"
+	done
+	run v /dev/null -o /dev/null -D "$T/h" -u 'admin:wrong again' \
+	    "https://wiki-lab1.edge.test/x"
+	[ "$(code_of "$T/h")" = 429 ]
+	grep -qi '^Retry-After: [0-9]' "$T/h"
+	run v /dev/null -o /dev/null -w '%{http_code}' -u 'admin:open sesame2' \
+	    "https://wiki-lab1.edge.test/x"
+	assert_output 429
+	# The password never reaches a log.
+	run grep -l 'open sesame' "$T"/edge.log "$T"/pub.log
+	assert_failure
+}
+
+@test "user del: the person's app sessions end within a minute" {
+	web_login "$T/j" alice@example.com "$APP/"
+	run v "$T/j" -o /dev/null -w '%{http_code}' "$APP/headers"
+	assert_output 200
+	"$B0_BUILD/b0-edge" -f "$T/edge.conf" user del alice@example.com
+	wait_for 70 bash -c "[ \"\$(ip netns exec $NS_VIS curl -sS --max-time 5 --cacert $T/ca.crt --resolve app-lab1.edge.test:443:$EDGE_VIS_IP -b $T/j -o /dev/null -w '%{http_code}' $APP/headers)\" = 302 ]"
+	log_has edge 'session of alice@example\.com ended'
+}
+
+@test "protected and identity-aware: basic auth on every request, the person by the cookie" {
+	run v /dev/null -o /dev/null -D "$T/h" "https://both-lab1.edge.test/"
+	[ "$(code_of "$T/h")" = 401 ]
+	grep -qi '^WWW-Authenticate: Basic realm="both-lab1.edge.test"' "$T/h"
+	# The password alone does not let anyone in: then the login.
+	run v /dev/null -o /dev/null -D "$T/h" -u 'admin:open sesame' \
+	    "https://both-lab1.edge.test/"
+	[ "$(code_of "$T/h")" = 302 ]
+	SOCK_ARGS=(-u 'admin:open sesame')
+	web_login "$T/j" alice@example.com "https://both-lab1.edge.test/headers"
+	run v "$T/j" -o "$T/r.json" -D "$T/h" -u 'admin:open sesame' \
+	    "https://both-lab1.edge.test/headers"
+	[ "$(code_of "$T/h")" = 200 ]
+	assert_equal "$(hdr "$T/r.json" x-b0-email)" alice@example.com
+	assert_equal "$(hdr "$T/r.json" x-b0-user)" admin
+	assert_equal "$(hdr "$T/r.json" x-b0-auth)" session
+	assert_equal "$(hdr "$T/r.json" authorization)" ""
+	# The session without the password: 401.
+	run v "$T/j" -o /dev/null -w '%{http_code}' "https://both-lab1.edge.test/headers"
+	assert_output 401
+}
