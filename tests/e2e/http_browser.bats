@@ -68,13 +68,15 @@ free_port() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# webapp_start: the test web app on 127.0.0.1:$WPORT.
+# webapp_start: the test web app on 127.0.0.1:$WPORT; the requests it got
+# in $T/webapp.requests.
 webapp_start() {
-	WPORT=$(free_port)
-	python3 "$B0_TOP/tests/e2e/helpers/webapp.py" --listen "127.0.0.1:$WPORT" \
+	python3 "$B0_TOP/tests/e2e/helpers/webapp.py" --listen 127.0.0.1:0 \
+	    --port-file "$T/webapp.port" --log "$T/webapp.requests" \
 	    >>"$T/webapp.log" 2>&1 </dev/null &
 	echo $! >"$T/webapp.pid"
-	wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$WPORT/headers"
+	wait_for 10 test -s "$T/webapp.port"
+	WPORT=$(cat "$T/webapp.port")
 }
 
 # hb STEP...: one browser session (http-browser.mjs); its transcript is
@@ -103,6 +105,13 @@ hasnt() {
 	! grep -Eq -- "$1" <<<"$output"
 }
 
+# header NAME: the value(s) of header NAME the app saw, from the last
+# "json" line of the transcript (webapp.py's /headers).
+header() {
+	sed -n 's/^json //p' <<<"$output" | tail -n 1 |
+	    jq -r --arg n "$1" '.headers[] | select(.[0] | ascii_downcase == ($n | ascii_downcase)) | .[1]'
+}
+
 # between MARK1 MARK2: the transcript between "mark MARK1" and "mark MARK2".
 between() {
 	sed -n "/^mark $1\$/,/^mark $2\$/p" <<<"$output"
@@ -121,7 +130,7 @@ access_log() {
 
 @test "an unauthenticated visitor gets the edge's login page, signs in, and lands on the app as themselves" {
 	run hb goto "$APP/headers?from=browser" shot "$OUT/login.png" \
-	    signin alice@example.com "$T/alice@example.com.pw" cookies
+	    signin alice@example.com "$T/alice@example.com.pw" json cookies
 	assert_success
 	# The app sent the browser to the edge's login, on the edge's name.
 	has "^nav 302 $APP/headers\$"
@@ -130,60 +139,70 @@ access_log() {
 	shot_kept login.png
 	# Back through the socket's callback, on the page first asked for.
 	has "^nav 302 $APP/\.b0/callback\$"
-	has "^page 200 $APP/headers h1="
+	has "^page 200 $APP/headers h1=\$"
+	[ "$(sed -n 's/^json //p' <<<"$output" | jq -r .target)" = "/headers?from=browser" ]
 	# What the app saw: the identity the edge vouches for, the proxy
 	# headers, and no b0 cookie.
-	local text
-	text=$(sed -n 's/^text //p' <<<"$output" | tail -n 1)
-	[[ "$text" == *'"X-B0-Email": "alice@example.com"'* ]]
-	[[ "$text" == *'"X-B0-Auth": "session"'* ]]
-	[[ "$text" == *'"X-Forwarded-Proto": "https"'* ]]
-	[[ "$text" == *'"X-Forwarded-Host": "app-lab1.edge.test"'* ]]
-	[[ "$text" != *b0_app* ]]
+	[ "$(header X-B0-Email)" = alice@example.com ]
+	[ "$(header X-B0-Auth)" = session ]
+	[ "$(header X-Forwarded-Proto)" = https ]
+	[ "$(header X-Forwarded-Host)" = app-lab1.edge.test ]
+	[ "$(header X-Real-IP)" = 127.0.0.1 ]
+	[[ "$(header Cookie)" != *b0_app* ]]
 	# The session cookie: this host only, HttpOnly, Secure, Lax, 12 h.
 	has '^cookie b0_app domain=app-lab1\.edge\.test path=/ httponly=1 secure=1 samesite=Lax '
 	local exp now
 	exp=$(sed -n 's/^cookie b0_app .* expires=\([0-9]*\)$/\1/p' <<<"$output")
 	now=$(date +%s)
 	[ "$exp" -gt $((now + 43200 - 120)) ] && [ "$exp" -le $((now + 43200 + 5)) ]
+	# The app saw one request, the one after the login.
+	[ "$(grep -c '^GET /headers' "$T/webapp.requests")" -eq 1 ]
 	access_log 302 /headers -
 	access_log 200 /headers alice@example.com
 }
 
 @test "a WebSocket opened by the app's page echoes through the tunnel" {
 	local msg="hello through b0 $RANDOM"
-	run hb goto "$APP/" signin alice@example.com "$T/alice@example.com.pw" \
+	run hb goto "$APP/headers" signin alice@example.com "$T/alice@example.com.pw" \
 	    ws /ws "$msg"
 	assert_success
-	has "^page 200 $APP/ h1="
+	has "^page 200 $APP/headers h1=\$"
 	has "^ws echo $msg\$"
+	grep -q '^GET /ws' "$T/webapp.requests"
 	wait_for 5 grep -Eq 'http app-lab1\.edge\.test 127\.0\.0\.1:[0-9]+ alice@example\.com GET /ws 101 ' "$T/edge.log"
 }
 
 @test "a signed-in person the list does not name sees the 403 page, and can sign in as someone else" {
-	run hb goto "$APP/" signin bob@example.org "$T/bob@example.org.pw" \
+	run hb goto "$APP/headers" signin bob@example.org "$T/bob@example.org.pw" \
 	    shot "$OUT/403.png" mark switch click "Sign in as someone else" \
-	    mark alice signin alice@example.com "$T/alice@example.com.pw" mark end
+	    mark alice signin alice@example.com "$T/alice@example.com.pw" \
+	    goto "$APP/headers" json mark end
 	assert_success
 	local all=$output
 	# The 403 page says who is signed in, and which socket refused.
-	has "^page 403 $APP/ h1="
+	has "^page 403 $APP/headers h1=Access denied\$"
 	local text
 	text=$(grep -m1 -A1 "^page 403 " <<<"$output" | sed -n 's/^text //p')
-	[[ "$text" == *bob@example.org* ]]
+	[[ "$text" == *"Signed in as bob@example.org"* ]]
 	[[ "$text" == *app-lab1.edge.test* ]]
 	shot_kept 403.png
-	access_log 403 / bob@example.org
+	access_log 403 /headers
+	grep -q 'http app-lab1\.edge\.test: bob@example\.org refused' "$T/edge.log"
 	# "Sign in as someone else" ends the edge's session too: a real login
 	# page, not a silent way back in as bob.
 	run between switch alice
 	has "^nav 302 $APP/\.b0/logout\$"
 	has "^page 200 $EDGE/[a-z/]* h1=Sign in\$"
-	# And alice gets in.
+	# And alice gets in (the way back from a switch is the app's /, which
+	# webapp.py answers with a 404); bob never reached the app.
 	output=$all
 	run between alice end
-	has "^page 200 $APP/ h1="
-	access_log 200 / alice@example.com
+	has "^nav 302 $APP/\.b0/callback\$"
+	has "^page 404 $APP/ h1=\$"
+	has "^page 200 $APP/headers h1=\$"
+	[ "$(header X-B0-Email)" = alice@example.com ]
+	[ "$(cat "$T/webapp.requests")" = "GET /
+GET /headers" ]
 }
 
 @test "after /.b0/logout the app sends the browser to the login again, and the old cookie is dead" {
@@ -193,8 +212,9 @@ access_log() {
 	    mark old put-cookie b0_app goto "$APP/headers" mark end
 	assert_success
 	local all=$output
-	# Logging out takes the cookie away.
+	# Logging out says so and takes the cookie away.
 	run between logout again
+	has "^page 200 $APP/\.b0/logout h1=Signed out\$"
 	hasnt '^cookie b0_app '
 	# The next visit goes through the edge's login again (the edge's own
 	# session brings alice back in, with one redirect and a new cookie).
@@ -202,12 +222,13 @@ access_log() {
 	run between again old
 	has "^nav 302 $APP/headers\$"
 	has "^nav 302 $EDGE/authorize\$"
-	has "^page 200 $APP/headers h1="
+	has "^page 200 $APP/headers h1=\$"
 	# The first session's cookie, set again, gets nowhere: the edge forgot it.
 	output=$all
 	run between old end
 	has "^nav 302 $APP/headers\$"
 	has "^nav 302 $EDGE/authorize\$"
+	grep -q 'http app-lab1.edge.test: signed out: alice@example.com' "$T/edge.log"
 }
 
 @test "a protected socket asks for basic auth, and lets the right password in" {
@@ -222,20 +243,20 @@ access_log() {
 	    -D - "$WIKI/headers"
 	assert_success
 	grep -qi '^WWW-Authenticate: Basic realm="wiki-lab1\.edge\.test", charset="UTF-8"' <<<"${output//$'\r'/}"
-	# A wrong password: 401 again.
+	# A wrong password: 401 again, the edge's page.
 	(umask 077 && echo "admin:not the password" >"$T/basic.bad")
 	B0_BROWSER_BASIC_FILE=$T/basic.bad run hb goto "$WIKI/headers"
-	has "^page 401 $WIKI/headers h1="
+	has "^page 401 $WIKI/headers h1=Password required\$"
+	[ ! -s "$T/webapp.requests" ]
 	# The browser answers the challenge: the app sees the user, never the
 	# password.
 	(umask 077 && printf 'admin:%s\n' "$(cat "$T/wiki.pass")" >"$T/basic")
-	B0_BROWSER_BASIC_FILE=$T/basic run hb goto "$WIKI/headers"
+	B0_BROWSER_BASIC_FILE=$T/basic run hb goto "$WIKI/headers" json
 	assert_success
-	has "^page 200 $WIKI/headers h1="
-	local text
-	text=$(sed -n 's/^text //p' <<<"$output" | tail -n 1)
-	[[ "$text" == *'"X-B0-User": "admin"'* ]]
-	[[ "$text" != *Authorization* ]]
+	has "^page 200 $WIKI/headers h1=\$"
+	[ "$(header X-B0-User)" = admin ]
+	[ "$(header X-B0-Auth)" = none ]
+	[ -z "$(header Authorization)" ]
 	grep -Eq 'http wiki-lab1\.edge\.test 127\.0\.0\.1:[0-9]+ basic:admin GET /headers 200 ' "$T/edge.log"
 	run ! grep -qF "$(cat "$T/wiki.pass")" "$T/edge.log" "$T/pub.log"
 }

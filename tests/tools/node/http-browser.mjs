@@ -19,6 +19,7 @@
 //   cookies              the cookies the browser holds for this page's URL
 //   keep-cookie NAME     remember cookie NAME of this page's URL (in memory)
 //   put-cookie NAME      set the remembered cookie NAME again, as it was
+//   json                 the page's body is JSON: print it on one line
 //   mark TEXT            print "mark TEXT" (to find a step in the transcript)
 //
 // Transcript (stdout), one line each:
@@ -30,6 +31,7 @@
 //   cookie NAME domain=D path=P httponly=0|1 secure=0|1 samesite=S expires=N
 //                        (never the value)
 //   shot FILE
+//   json JSON
 //   mark TEXT
 //   done | failed: WHY
 // URLs are printed without their query.
@@ -57,7 +59,7 @@ const domain = (env.B0_BROWSER_DOMAIN || 'edge.test').toLowerCase();
 const addr = env.B0_BROWSER_ADDR || '127.0.0.1';
 const timeoutMs = Number(env.B0_BROWSER_TIMEOUT || 90) * 1000;
 const steps = process.argv.slice(2);
-const arity = { goto: 1, signin: 2, click: 1, ws: 2, shot: 1, cookies: 0, 'keep-cookie': 1, 'put-cookie': 1, mark: 1 };
+const arity = { goto: 1, signin: 2, click: 1, ws: 2, shot: 1, cookies: 0, 'keep-cookie': 1, 'put-cookie': 1, json: 0, mark: 1 };
 
 const noQuery = (u) => u.split(/[?#]/)[0];
 const out = (line) => process.stdout.write(`${line}\n`);
@@ -209,6 +211,17 @@ async function step(name, a) {
     const c = (await cookiesOf(page.url())).find((x) => x.name === a[0]);
     if (!c) throw new Error(`no cookie ${a[0]} for ${noQuery(page.url())}`);
     kept[a[0]] = c;
+    return;
+  }
+  case 'json': {
+    const text = await page.evaluate(() => document.body?.innerText ?? '');
+    let doc;
+    try {
+      doc = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${noQuery(page.url())} is not JSON: ${e.message}`);
+    }
+    out(`json ${JSON.stringify(doc)}`);
     return;
   }
   case 'mark':
