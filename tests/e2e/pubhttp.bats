@@ -23,7 +23,7 @@ setup() {
 	printf '<h1>home</h1>\n' >"$T/www/index.html"
 	printf 'body { color: red }\n' >"$T/www/style.css"
 	printf '{"a":1}\n' >"$T/www/data.json"
-	head -c 300000 /dev/urandom >"$T/www/blob.bin"
+	head -c 3000000 /dev/urandom >"$T/www/blob.bin"
 	printf 'sub index\n' >"$T/www/sub/index.html"
 	printf 'plain\n' >"$T/www/sub/a b.txt"
 	printf 'SECRET=1\n' >"$T/www/.env"
@@ -78,7 +78,7 @@ code() {
 	assert_output "text/css; charset=utf-8"
 	run curl -s -w '%{content_type} %{size_download}' -o "$T/blob" \
 	    "$HS/blob.bin"
-	assert_output "application/octet-stream 300000"
+	assert_output "application/octet-stream 3000000"
 	cmp "$T/blob" "$T/www/blob.bin"
 	run curl -s "$HS/sub/a%20b.txt"
 	assert_output "plain"
@@ -144,7 +144,7 @@ code() {
 	[ -f "$T/www/index.html" ]
 	run curl -s -I "$HS/blob.bin"
 	assert_output --partial "HTTP/1.1 200 OK"
-	assert_output --partial "Content-Length: 300000"
+	assert_output --partial "Content-Length: 3000000"
 	# HEAD and then GET on one connection: no body after the HEAD.
 	run bash -c "printf 'HEAD /data.json HTTP/1.1\r\nHost: x\r\n\r\nGET /data.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
 	    timeout 5 socat - TCP:${HS#http://}"
