@@ -366,6 +366,13 @@ vc() {
 	# The password never leaves the publisher, nor lands in a log.
 	run grep -rl hunter2 "$T"/*.log "$T"/*.out "$T/edge-state"
 	assert_failure
+	# SIGHUP: a new host= reaches the edge.
+	sed -i 's/host=wiki.lan:8080/host=other.lan/' "$T/pub.conf"
+	kill -HUP "$(cat "$T/pub.pid")"
+	wait_for 10 log_has pub "reload: configuration reloaded"
+	wait_for 10 bash -c "ip netns exec $NS_VIS curl -sS --max-time 5 \
+	    --cacert $T/ca.crt --resolve web-lab1.edge.test:443:$EDGE_VIS_IP \
+	    https://web-lab1.edge.test/headers | grep -q other.lan"
 }
 
 # The https target: a TLS server in the lab with a certificate for nas.lan
