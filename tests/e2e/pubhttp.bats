@@ -44,16 +44,24 @@ teardown() {
 		return
 		;;
 	esac
+	local bad=0 st=0
 	if [ -f "$T/hs.pid" ]; then
 		kill "$(cat "$T/hs.pid")" 2>/dev/null || true
-		wait "$(cat "$T/hs.pid")" 2>/dev/null || true
+		wait "$(cat "$T/hs.pid")" 2>/dev/null || st=$?
+		# The server stops cleanly on SIGTERM, without a sanitizer report.
+		[ "$st" -eq 0 ] || { echo "# httpserver exited $st"; bad=1; }
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' \
+		    "$T/hs.log"; then
+			bad=1
+		fi
 	fi
-	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] || [ "$bad" -ne 0 ]; then
 		for f in "$T"/*.log; do
 			[ -f "$f" ] && { echo "--- $f"; cat "$f"; }
 		done
 	fi 2>/dev/null
 	b0_cleanup_tmpdir
+	[ "$bad" -eq 0 ]
 }
 
 hs_start() {
