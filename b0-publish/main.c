@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "b0_buf.h"
+#include "b0_conf.h"
 #include "b0_ctl.h"
 #include "b0_parse.h"
 #include "b0_str.h"
@@ -27,7 +28,7 @@ usage(FILE *f)
 	    "       b0-publish [-f FILE] connect --port N [--host HOST] "
 	    "[--name NAME]\n"
 	    "                  [--type tcp|tls|http|https] [--allow LIST]\n"
-	    "                  [--httpserver DIR]\n"
+	    "                  [--httpserver DIR] [-o OPTION=VALUE]...\n"
 	    "                  [--edge HOST:PORT --token-file FILE "
 	    "[--edge-ca FILE]]\n"
 	    "\n"
@@ -53,6 +54,11 @@ usage(FILE *f)
 	    "    --httpserver DIR\n"
 	    "                   serve DIR read-only with the built-in static\n"
 	    "                   file server (--type http; no --port)\n"
+	    "    -o OPTION=VALUE\n"
+	    "                   a socket option of publish.conf (http, "
+	    "https):\n"
+	    "                   host=, protected= with password-file=,\n"
+	    "                   tls-ca=, tls-name=, tls-verify=no\n"
 	    "    --edge, --token-file, --edge-ca\n"
 	    "                   instead of the configuration file\n"
 	    "  -h, --help       this help; --version: the version\n",
@@ -114,6 +120,8 @@ out:
 struct connect_args {
 	const char *port, *host, *name, *edge, *token_file, *edge_ca, *type;
 	const char *allow, *httpserver;
+	char *opts[B0_CONF_MAX_ARGS]; /* -o OPTION=VALUE */
+	size_t nopts;
 };
 
 static int
@@ -189,8 +197,8 @@ cmd_connect(const char *path, int path_given, const struct connect_args *a)
 	snprintf(target, sizeof(target),
 	    a->host && strchr(a->host, ':') ? "[%s]:%u" : "%s:%u",
 	    a->host ? a->host : "127.0.0.1", (unsigned)port);
-	if ((r = pub_conf_add_socket(c, a->name ? a->name : name, spec, target,
-		 "connect", &em)) != 0) {
+	if ((r = pub_conf_add_socket_opts(c, a->name ? a->name : name, spec,
+		 target, a->opts, a->nopts, "connect", &em)) != 0) {
 		pub_conf_free(c);
 		return fail(r, &em);
 	}
@@ -248,7 +256,7 @@ main(int argc, char **argv)
 
 	memset(&ca, 0, sizeof(ca));
 	/* Options may come before or after the command. */
-	while ((ch = getopt_long(argc, argv, "f:thV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:o:thV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			path = optarg;
@@ -256,6 +264,12 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			test = 1;
+			break;
+		case 'o':
+			if (ca.nopts == B0_CONF_MAX_ARGS)
+				return die_usage(
+				    "connect: at most %d -o", B0_CONF_MAX_ARGS);
+			ca.opts[ca.nopts++] = optarg;
 			break;
 		case O_READY:
 			if (b0_parse_u32(optarg, 3, 1024, &u) != 0)
@@ -325,9 +339,9 @@ main(int argc, char **argv)
 	if (argc == 1 && strcmp(argv[0], "connect") == 0)
 		return cmd_connect(path, path_given, &ca);
 	if (ca.port || ca.host || ca.name || ca.edge || ca.token_file ||
-	    ca.edge_ca || ca.type || ca.allow || ca.httpserver)
+	    ca.edge_ca || ca.type || ca.allow || ca.httpserver || ca.nopts)
 		return die_usage("--port, --host, --name, --type, --allow, "
-				 "--httpserver, --edge, --token-file and "
+				 "--httpserver, -o, --edge, --token-file and "
 				 "--edge-ca go with connect");
 	if (argc == 1 && strcmp(argv[0], "ls") != 0)
 		return die_usage("unknown command \"%s\"", argv[0]);

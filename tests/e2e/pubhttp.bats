@@ -2,19 +2,28 @@
 # b0-publish's side of http and https sockets (docs/http.md): the socket
 # options and their errors (b0-publish -t), the password hash, and the
 # built-in static file server of `connect --httpserver DIR`, reached here
-# through its hidden test mode `b0-publish httpserver DIR --listen ADDR`.
+# through its hidden test mode `b0-publish httpserver DIR --listen ADDR`
+# and, in the "tunnel:" tests, through a real edge (helpers/tunnel.bash):
+# connect --httpserver, host= and protected= in REGISTER, and https
+# targets with a certificate from a CA the test makes.
 
 load helpers/common
+load helpers/tunnel
 
 setup() {
-	b0_tmpdir
-	. "$B0_TOP/tests/lib/testenv.sh"
-	b0_pki "$T"
+	case "$BATS_TEST_DESCRIPTION" in
+	tunnel:*) tun_setup ;;
+	*)
+		b0_tmpdir
+		. "$B0_TOP/tests/lib/testenv.sh"
+		b0_pki "$T"
+		;;
+	esac
 	mkdir -p "$T/www/sub" "$T/www/.git" "$T/www/empty" "$T/outside"
 	printf '<h1>home</h1>\n' >"$T/www/index.html"
 	printf 'body { color: red }\n' >"$T/www/style.css"
 	printf '{"a":1}\n' >"$T/www/data.json"
-	head -c 300000 /dev/urandom >"$T/www/blob.bin"
+	head -c 3000000 /dev/urandom >"$T/www/blob.bin"
 	printf 'sub index\n' >"$T/www/sub/index.html"
 	printf 'plain\n' >"$T/www/sub/a b.txt"
 	printf 'SECRET=1\n' >"$T/www/.env"
@@ -29,16 +38,30 @@ setup() {
 }
 
 teardown() {
+	case "$BATS_TEST_DESCRIPTION" in
+	tunnel:*)
+		tun_teardown
+		return
+		;;
+	esac
+	local bad=0 st=0
 	if [ -f "$T/hs.pid" ]; then
 		kill "$(cat "$T/hs.pid")" 2>/dev/null || true
-		wait "$(cat "$T/hs.pid")" 2>/dev/null || true
+		wait "$(cat "$T/hs.pid")" 2>/dev/null || st=$?
+		# The server stops cleanly on SIGTERM, without a sanitizer report.
+		[ "$st" -eq 0 ] || { echo "# httpserver exited $st"; bad=1; }
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' \
+		    "$T/hs.log"; then
+			bad=1
+		fi
 	fi
-	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] || [ "$bad" -ne 0 ]; then
 		for f in "$T"/*.log; do
 			[ -f "$f" ] && { echo "--- $f"; cat "$f"; }
 		done
 	fi 2>/dev/null
 	b0_cleanup_tmpdir
+	[ "$bad" -eq 0 ]
 }
 
 hs_start() {
@@ -63,7 +86,7 @@ code() {
 	assert_output "text/css; charset=utf-8"
 	run curl -s -w '%{content_type} %{size_download}' -o "$T/blob" \
 	    "$HS/blob.bin"
-	assert_output "application/octet-stream 300000"
+	assert_output "application/octet-stream 3000000"
 	cmp "$T/blob" "$T/www/blob.bin"
 	run curl -s "$HS/sub/a%20b.txt"
 	assert_output "plain"
@@ -129,7 +152,7 @@ code() {
 	[ -f "$T/www/index.html" ]
 	run curl -s -I "$HS/blob.bin"
 	assert_output --partial "HTTP/1.1 200 OK"
-	assert_output --partial "Content-Length: 300000"
+	assert_output --partial "Content-Length: 3000000"
 	# HEAD and then GET on one connection: no body after the HEAD.
 	run bash -c "printf 'HEAD /data.json HTTP/1.1\r\nHost: x\r\n\r\nGET /data.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
 	    timeout 5 socat - TCP:${HS#http://}"
@@ -256,8 +279,196 @@ check() {
 	run b0-publish connect --port 80 --type http --allow 'not an allow list' \
 	    --edge 127.0.0.1:1 --token-file "$T/token"
 	assert_failure 78
+	run b0-publish connect --port 80 --type https -o colour=red \
+	    --edge 127.0.0.1:1 --token-file "$T/token"
+	assert_failure 78
+	assert_output --partial 'connect: socket p80: unknown option "colour"'
+	run b0-publish connect --port 80 --type tcp -o host=x \
+	    --edge 127.0.0.1:1 --token-file "$T/token"
+	assert_failure 78
+	assert_output --partial "connect: socket p80: host is for http and https sockets, not tcp"
+	run b0-publish -o host=x
+	assert_failure 2
 	run b0-publish connect --httpserver "$T/nope" --type http \
 	    --edge 127.0.0.1:1 --token-file "$T/token"
 	assert_failure
 	assert_output --partial "--httpserver $T/nope: No such file or directory"
+}
+
+# Through a real edge (netns, helpers/tunnel.bash).
+
+edge_has_socket() {
+	edge_json | jq -e --arg n "$1" \
+	    '.sockets[] | select(.name == $n and .online)' >/dev/null 2>&1
+}
+
+# vc SOCKET ARGS...: curl in the visitor's namespace to a socket's host.
+vc() {
+	local name=$1-lab1.edge.test
+	shift
+	in_vis curl -sS --max-time 20 --cacert "$T/ca.crt" \
+	    --resolve "$name:443:$EDGE_VIS_IP" "$@"
+}
+
+@test "tunnel: connect --httpserver serves DIR through the edge" {
+	edge_conf "log-level debug"
+	edge_start
+	token_add lab1
+	daemon_bg files "$NS_LAB" "$B0_BUILD/b0-publish" \
+	    connect --type http --httpserver "$T/www" --name files \
+	    --edge "$EDGE_IP:443" --token-file "$T/lab1.token" \
+	    --edge-ca "$T/ca.crt"
+	wait_for 15 edge_has_socket files
+	grep -q "files-lab1.edge.test" "$T/files.out"
+	log_has files "serving $T/www read-only on 127.0.0.1:[0-9]+ \(socket files\)"
+	run vc files -D "$T/h" -o "$T/body" \
+	    "https://files-lab1.edge.test/data.json"
+	assert_success
+	cmp "$T/body" "$T/www/data.json"
+	grep -qi '^content-type: application/json' "$T/h"
+	run vc files "https://files-lab1.edge.test/"
+	assert_output "<h1>home</h1>"
+	run vc files -o /dev/null -w '%{http_code}' \
+	    "https://files-lab1.edge.test/missing"
+	assert_output 404
+	for u in ../outside/secret.txt %2e%2e/outside/secret.txt \
+	    sub%2f..%2f..%2foutside/secret.txt passwd out/secret.txt .env; do
+		vc files --path-as-is "https://files-lab1.edge.test/$u" || true
+	done >"$T/all" 2>&1
+	run grep -E 'root:|^outside|SECRET' "$T/all"
+	assert_failure
+	run vc files -o /dev/null -w '%{http_code}' -X POST -d x \
+	    "https://files-lab1.edge.test/"
+	assert_output 405
+	# Several requests on one visitor connection.
+	run vc files -w '%{num_connects}\n' -o /dev/null -o /dev/null \
+	    "https://files-lab1.edge.test/" "https://files-lab1.edge.test/sub/"
+	assert_output "$(printf '1\n0')"
+}
+
+@test "tunnel: REGISTER carries host and protected; only the hash leaves" {
+	DAEMON_KIND=other daemon_bg webapp "$NS_LAB" \
+	    python3 "$BATS_TEST_DIRNAME/helpers/webapp.py" \
+	    --listen 127.0.0.1:8080 --log "$T/webapp.requests"
+	wait_for 10 lab_port_open 8080
+	edge_conf "log-level debug"
+	edge_start
+	token_add lab1
+	pub_conf pub "$T/lab1.token" \
+	    "socket web http/8080 127.0.0.1:8080 host=wiki.lan:8080" \
+	    "socket wiki http/8081 127.0.0.1:8080 protected=admin password-file=$T/wiki.pass"
+	pub_start pub
+	wait_for 10 edge_has_socket web
+	wait_for 10 edge_has_socket wiki
+	: >"$T/webapp.requests"
+	run vc web "https://web-lab1.edge.test/headers"
+	assert_success
+	[ "$(jq -r '.headers[] | select(.[0] | ascii_downcase == "host") |
+	    .[1]' <<<"$output")" = "wiki.lan:8080" ]
+	# The edge knows wiki is protected: nobody gets through unasked.
+	run vc wiki -o /dev/null -w '%{http_code}' \
+	    "https://wiki-lab1.edge.test/headers"
+	refute_output 200
+	run grep -c 'GET /headers' "$T/webapp.requests"
+	assert_output 1
+	# The password never leaves the publisher, nor lands in a log.
+	run grep -rl hunter2 "$T"/*.log "$T"/*.out "$T/edge-state"
+	assert_failure
+	# SIGHUP: a new host= reaches the edge.
+	sed -i 's/host=wiki.lan:8080/host=other.lan/' "$T/pub.conf"
+	kill -HUP "$(cat "$T/pub.pid")"
+	wait_for 10 log_has pub "reload: configuration reloaded"
+	wait_for 10 bash -c "ip netns exec $NS_VIS curl -sS --max-time 5 \
+	    --cacert $T/ca.crt --resolve web-lab1.edge.test:443:$EDGE_VIS_IP \
+	    https://web-lab1.edge.test/headers | grep -q other.lan"
+}
+
+# The https target: a TLS server in the lab with a certificate for nas.lan
+# from the test's own CA (not the edge's); it answers with the Host and
+# SNI it got.
+https_target() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$T/tca.key" -out "$T/tca.crt" -days 2 \
+	    -subj /CN=target-ca 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$T/nas.key" -out "$T/nas.csr" -subj /CN=nas.lan \
+	    2>/dev/null
+	printf 'subjectAltName=DNS:nas.lan\n' >"$T/nas.ext"
+	openssl x509 -req -in "$T/nas.csr" -CA "$T/tca.crt" \
+	    -CAkey "$T/tca.key" -CAcreateserial -out "$T/nas.crt" -days 2 \
+	    -extfile "$T/nas.ext" 2>/dev/null
+	cat >"$T/tlsapp.py" <<'PYEOF'
+import ssl, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SNI = {}
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = ("tls ok host=%s sni=%s\n" % (self.headers.get("Host"),
+                SNI.get(id(self.connection)))).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+def sni(sock, name, c):
+    SNI[id(sock)] = name
+ctx.sni_callback = sni
+srv = ThreadingHTTPServer(("127.0.0.1", 8443), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
+                             do_handshake_on_connect=False)
+srv.serve_forever()
+PYEOF
+	DAEMON_KIND=other daemon_bg tlsapp "$NS_LAB" \
+	    python3 "$T/tlsapp.py" "$T/nas.crt" "$T/nas.key"
+	wait_for 10 lab_port_open 8443
+}
+
+@test "tunnel: https targets: verified with tls-ca, refused without, tls-verify=no" {
+	https_target
+	edge_conf "log-level debug"
+	edge_start
+	token_add lab1
+	pub_conf pub "$T/lab1.token" "log-level debug" \
+	    "socket nas https/8443 127.0.0.1:8443 tls-ca=$T/tca.crt host=nas.lan" \
+	    "socket sys https/8444 127.0.0.1:8443 tls-name=nas.lan" \
+	    "socket wrong https/8445 127.0.0.1:8443 tls-ca=$T/tca.crt tls-name=other.lan" \
+	    "socket insecure https/8446 127.0.0.1:8443 tls-verify=no"
+	pub_start pub
+	for s in nas sys wrong insecure; do
+		wait_for 10 edge_has_socket $s
+	done
+	log_has pub "socket insecure: tls-verify=no: the certificate of 127.0.0.1:8443 is not verified"
+	run vc nas "https://nas-lab1.edge.test/x"
+	assert_success
+	assert_output "tls ok host=nas.lan sni=nas.lan"
+	# The system's CAs do not know the test's CA.
+	run vc sys -o /dev/null -w '%{http_code}' "https://sys-lab1.edge.test/x"
+	assert_output 502
+	wait_for 5 log_has pub "socket sys visitor .*: tls 127.0.0.1:8443: certificate verify failed: unable to get local issuer certificate"
+	# The right CA, the wrong name.
+	run vc wrong -o /dev/null -w '%{http_code}' \
+	    "https://wrong-lab1.edge.test/x"
+	assert_output 502
+	wait_for 5 log_has pub "socket wrong visitor .*: tls 127.0.0.1:8443: certificate verify failed: .*other.lan"
+	# Said explicitly: no verification (and no SNI for an IP address).
+	run vc insecure "https://insecure-lab1.edge.test/x"
+	assert_success
+	assert_output "tls ok host=insecure-lab1.edge.test sni=None"
+	# The quick share of a local HTTPS app, with the same options.
+	daemon_bg quick "$NS_LAB" "$B0_BUILD/b0-publish" \
+	    connect --type https --port 8443 --name quick \
+	    -o "tls-ca=$T/tca.crt" -o tls-name=nas.lan \
+	    --edge "$EDGE_IP:443" --token-file "$T/lab1.token" \
+	    --edge-ca "$T/ca.crt"
+	wait_for 15 edge_has_socket quick
+	run vc quick "https://quick-lab1.edge.test/x"
+	assert_success
+	assert_output "tls ok host=quick-lab1.edge.test sni=nas.lan"
 }
