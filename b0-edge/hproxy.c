@@ -105,11 +105,13 @@ struct hpconn {
 	/* The request being served. */
 	enum rq_state rq;
 	enum rs_state rs;
-	int closing;	 /* close after this exchange */
-	int ws;		 /* a WebSocket upgrade was asked for */
-	int head_req;	 /* HEAD: the response has no body */
-	int v10;	 /* an HTTP/1.0 visitor */
-	uint64_t left;	 /* RQ_LENGTH, RS_LENGTH: bytes to go */
+	int closing;		/* close after this exchange */
+	int ws;			/* a WebSocket upgrade was asked for */
+	int head_req;		/* HEAD: the response has no body */
+	int html;		/* the request's Accept has text/html */
+	char why[B0_TEXT_SIZE]; /* how the stream ended, if it did */
+	int v10;		/* an HTTP/1.0 visitor */
+	uint64_t left;		/* RQ_LENGTH, RS_LENGTH: bytes to go */
 	size_t cur_head; /* bytes of the request head at the start of vin */
 	struct b0_http_chunked rqc, rsc;
 	struct b0_buf chunk; /* decoded request chunk data */
@@ -164,6 +166,28 @@ hproxy_free_all(struct edge *e)
 
 	while ((c = TAILQ_FIRST(&e->hpconns)) != NULL)
 		hp_free(c);
+}
+
+void
+hproxy_stream_end(
+    struct edge *e, const char *dns, const char *visitor, const char *how)
+{
+	struct hpconn *c;
+	const char *p;
+
+	if ((p = strstr(how, ": ")) != NULL &&
+	    (b0_str_has_prefix(how, "reset by peer") ||
+		b0_str_has_prefix(how, "refused")))
+		how = p + 2;
+	TAILQ_FOREACH(c, &e->hpconns, entry)
+	{
+		if (c->ufd != -1 && c->k != NULL &&
+		    strcmp(c->k->dns, dns) == 0 &&
+		    strcmp(c->peer, visitor) == 0) {
+			b0_strlcpy(c->why, how, sizeof(c->why));
+			return;
+		}
+	}
 }
 
 void
@@ -282,7 +306,7 @@ answer_error(struct hpconn *c, const struct b0_http_head *h, int status,
 	memset(&rs, 0, sizeof(rs));
 	rs.headers = &hdr;
 	rs.body = &body;
-	if (h != NULL && accepts_html(h))
+	if ((h != NULL && accepts_html(h)) || (h == NULL && c->html))
 		page_error(&rs, status, b0_http_reason(status), text);
 	else
 		hresp_text(&rs, status, "%s", text);
@@ -460,13 +484,17 @@ build_head(
 		    (who->strip_authorization &&
 			b0_http_field_is(f, "Authorization")))
 			continue;
-		if (b0_http_field_is(f, "Cookie")) {
-			r = put_cookies(
-			    o, f->value, f->value_len, HAUTH_COOKIE, &first);
+		if (b0_http_field_is(f, "Cookie"))
 			continue;
-		}
 		r = b0_buf_putf(o, "%.*s: %.*s\r\n", (int)f->name_len, f->name,
 		    (int)f->value_len, f->value);
+	}
+	/* Cookie fields become one (RFC 6265 section 5.4), ours left out. */
+	for (i = 0; r == 0 && i < h->nfields; i++) {
+		f = &h->fields[i];
+		if (b0_http_field_is(f, "Cookie"))
+			r = put_cookies(
+			    o, f->value, f->value_len, HAUTH_COOKIE, &first);
 	}
 	if (r == 0 && !first)
 		r = b0_buf_put_str(o, "\r\n");
@@ -595,6 +623,7 @@ start_request(struct hpconn *c)
 	plen = q != NULL ? (size_t)(q - target) : req.target_len;
 	snprintf(c->path, sizeof(c->path), "%.*s", (int)plen, target);
 	c->head_req = strcmp(c->method, "HEAD") == 0;
+	c->html = accepts_html(&req.h);
 	c->v10 = req.h.minor == 0;
 	if (req.h.minor == 0
 		? !b0_http_has_token(&req.h, "Connection", "keep-alive")
@@ -834,11 +863,17 @@ take_response_head(struct hpconn *c)
 			b0_notice(&c->e->log,
 			    "http %s %s: the stream closed before a response",
 			    c->k->dns, c->peer);
-			answer_error(c, NULL, 502, 1,
-			    "nothing answered at the target of %s (the "
-			    "publisher could not reach it, or it closed the "
-			    "connection)",
-			    c->k->dns);
+			if (c->why[0] != '\0')
+				answer_error(c, NULL, 502, 1,
+				    "nothing answered at the target (%s)",
+				    c->why);
+			else
+				answer_error(c, NULL, 502, 1,
+				    "nothing answered at the target of %s (the "
+				    "publisher could not reach it, or it "
+				    "closed "
+				    "the connection)",
+				    c->k->dns);
 			return;
 		}
 		b0_notice(&c->e->log, "http %s %s: malformed response: %s",

@@ -32,6 +32,15 @@ struct esock;
  */
 void hproxy_handle(struct esock *k, const struct hreq *rq, struct hresp *rs);
 
+/*
+ * hproxy_stream_end(e, dns, visitor, how): the stream of the http socket
+ * named dns for visitor ended, not cleanly, as how says ("reset by peer:
+ * connect 127.0.0.1:3000: Connection refused"); its 502 page says so.
+ * Called by session.c for every unclean stream end; others are ignored.
+ */
+void hproxy_stream_end(
+    struct edge *e, const char *dns, const char *visitor, const char *how);
+
 /* hproxy_drop_socket(k): close the connections of socket k (it is gone). */
 void hproxy_drop_socket(struct esock *k);
 

@@ -846,6 +846,8 @@ pconn_stream_end(
 	    who ? ")" : "", (unsigned long long)st->up,
 	    (unsigned long long)st->down, (unsigned long long)(ms / 1000),
 	    (unsigned long long)(ms % 1000), st->clean ? "closed" : st->how);
+	if (!st->clean)
+		hproxy_stream_end(e, pc->stream_sock, pc->visitor, st->how);
 	tconn_stream_forget(pc);
 	pc->streaming = 0;
 	pc->opened = 0;

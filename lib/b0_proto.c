@@ -454,6 +454,7 @@ b0_proto_host_valid(const char *s)
 {
 	const char *colon = NULL, *p;
 	size_t n = strlen(s), i;
+	unsigned port;
 
 	if (n == 0 || n > B0_DNS_SIZE - 1)
 		return 0;
@@ -484,12 +485,13 @@ b0_proto_host_valid(const char *s)
 	}
 	if (colon == NULL)
 		return 1;
-	/* A port: 1 to 5 digits. */
-	for (i = 1; colon[i] != '\0'; i++) {
+	/* A port: 1 to 65535, decimal. */
+	for (i = 1, port = 0; colon[i] != '\0'; i++) {
 		if (colon[i] < '0' || colon[i] > '9' || i > 5)
 			return 0;
+		port = port * 10 + (unsigned)(colon[i] - '0');
 	}
-	return i > 1;
+	return i > 1 && port >= 1 && port <= 65535;
 }
 
 int

@@ -13,6 +13,15 @@ bats_require_minimum_version 1.5.0
 DNS=web-lab1.edge.test
 
 setup() {
+	# Until b0-publish publishes http sockets (branch pubhttp).
+	local p=$BATS_TEST_TMPDIR
+	(umask 077 && echo x >"$p/probe.token")
+	printf 'edge 127.0.0.1:443\ntoken-file %s\nsocket w http/80\n' \
+	    "$p/probe.token" >"$p/probe.conf"
+	if "$B0_BUILD/b0-publish" -f "$p/probe.conf" -t 2>&1 |
+	    grep -q 'not supported'; then
+		skip "this b0-publish does not publish http sockets"
+	fi
 	tun_setup
 	DAEMON_KIND=other daemon_bg webapp "$NS_LAB" \
 	    python3 "$BATS_TEST_DIRNAME/helpers/webapp.py" \
@@ -42,6 +51,10 @@ edge_has_socket() {
 	edge_json | jq -e --arg n "$1" \
 	    '.sockets[] | select(.name == $n and .online)' \
 	    >/dev/null 2>&1
+}
+
+socket_offline() {
+	! edge_has_socket "$1"
 }
 
 # hc ARGS...: curl in the visitor's namespace to the http socket.
@@ -75,4 +88,237 @@ reached() {
 	assert_output --partial "HTTP/1.1 200"
 	assert_output --partial '"method": "GET"'
 	[ "$(reached 'GET /headers')" -eq 1 ]
+}
+
+@test "headers towards the target: forged ones go, the edge's come" {
+	run hc "https://$DNS/headers" \
+	    -H 'X-B0-Email: mallory@example.com' -H 'X-B0-Auth: session' \
+	    -H 'X-B0-User: admin' -H 'x-b0-anything: 1' \
+	    -H 'X-Forwarded-For: 192.0.2.1' -H 'Forwarded: for=192.0.2.1' \
+	    -H 'X-Real-IP: 192.0.2.2' -H 'X-Forwarded-Proto: http' \
+	    -H 'X-Forwarded-Host: evil.example' \
+	    -H 'Cookie: a=1; b0_app=stolen; c=2' \
+	    -H 'Connection: X-Drop-Me' -H 'X-Drop-Me: 1' -H 'Keep-Alive: 5' \
+	    -H 'TE: trailers' -H 'Proxy-Connection: keep-alive' \
+	    -H 'Upgrade: h2c' -H 'X-Kept: yes'
+	assert_success
+	local j=$output ip
+	echo "$j"
+	ip=$(hdr "$j" X-Real-IP)
+	[[ "$ip" =~ ^10\.77\.[0-9]+\.[0-9]+$ ]]
+	[ "$(hdr "$j" X-Forwarded-For)" = "192.0.2.1, $ip" ]
+	[[ "$(hdr "$j" Forwarded)" =~ ^for=192\.0\.2\.1,\ for=\"$ip:[0-9]+\"\;host=$DNS\;proto=https$ ]]
+	[ "$(hdr "$j" X-Forwarded-Proto)" = https ]
+	[ "$(hdr "$j" X-Forwarded-Host)" = "$DNS" ]
+	[ "$(hdr "$j" Host)" = "$DNS" ]
+	[ "$(hdr "$j" X-B0-Auth)" = none ]
+	[ -z "$(hdr "$j" X-B0-Email)" ]
+	[ -z "$(hdr "$j" X-B0-User)" ]
+	[ -z "$(hdr "$j" X-B0-Anything)" ]
+	[ "$(hdr "$j" Cookie)" = "a=1; c=2" ]
+	[ "$(hdr "$j" X-Kept)" = yes ]
+	local h
+	for h in X-Drop-Me Keep-Alive TE Proxy-Connection Upgrade Connection; do
+		[ -z "$(hdr "$j" "$h")" ] || { echo "$h reached the target"; false; }
+	done
+	# One of each, whatever came in.
+	[ "$(hdr "$j" X-Real-IP | wc -l)" -eq 1 ]
+	[ "$(hdr "$j" X-Forwarded-Proto | wc -l)" -eq 1 ]
+}
+
+@test "only the edge's cookie is taken out of Cookie" {
+	run hc "https://$DNS/headers" -H 'Cookie: b0_app=x'
+	assert_success
+	[ -z "$(hdr "$output" Cookie)" ]
+	run hc "https://$DNS/headers" -H 'Cookie: b0_apple=1; xb0_app=2'
+	[ "$(hdr "$output" Cookie)" = "b0_apple=1; xb0_app=2" ]
+}
+
+# smuggle NAME REQUEST: REQUEST as the first request of a connection and
+# as the second one after a good one; each gets a 4xx and never reaches
+# the target.
+smuggle() {
+	local name=$1 req=$2 good out
+	good="GET /headers HTTP/1.1\r\nHost: $DNS\r\n\r\n"
+	out=$(raw --data "${req}GET /smuggled HTTP/1.1\r\nHost: $DNS\r\n\r\n")
+	[[ "$out" =~ ^HTTP/1.1\ 4[0-9][0-9] ]] ||
+	    { echo "$name, first: ${out:0:200}"; return 1; }
+	out=$(raw --data "$good${req}GET /smuggled HTTP/1.1\r\nHost: $DNS\r\n\r\n")
+	[[ "$out" =~ ^HTTP/1.1\ 200 ]] ||
+	    { echo "$name, second: ${out:0:200}"; return 1; }
+	grep -q '}HTTP/1.1 4[0-9][0-9]' <<<"$out" ||
+	    { echo "$name, second: no 4xx after the 200: $out"; return 1; }
+	echo "$name: ok: $(grep -o 'HTTP/1.1 4[0-9][0-9]' <<<"$out" | head -1)"
+}
+
+@test "smuggling inputs are refused with 400 and reach nothing" {
+	local H="Host: $DNS\r\n"
+	smuggle "CL and TE" "POST /x HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+	smuggle "two CL" "POST /x HTTP/1.1\r\n${H}Content-Length: 4\r\nContent-Length: 5\r\n\r\nabcde"
+	smuggle "CL list" "POST /x HTTP/1.1\r\n${H}Content-Length: 4, 5\r\n\r\nabcde"
+	smuggle "CL sign" "POST /x HTTP/1.1\r\n${H}Content-Length: +4\r\n\r\nabcd"
+	smuggle "TE not chunked" "POST /x HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\n"
+	smuggle "TE chunked twice" "POST /x HTTP/1.1\r\n${H}Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"
+	smuggle "TE xchunked" "POST /x HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"
+	smuggle "TE in 1.0" "POST /x HTTP/1.0\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+	smuggle "obs-fold" "GET /x HTTP/1.1\r\n${H}X-A: 1\r\n folded\r\n\r\n"
+	smuggle "bare LF" "GET /x HTTP/1.1\n${H}\r\n"
+	smuggle "bare CR" "GET /x HTTP/1.1\r\n${H}X-A: 1\r2\r\n\r\n"
+	smuggle "space before colon" "GET /x HTTP/1.1\r\n${H}Transfer-Encoding : chunked\r\n\r\n"
+	smuggle "bad name byte" "GET /x HTTP/1.1\r\n${H}X\x01A: 1\r\n\r\n"
+	smuggle "NUL in value" "GET /x HTTP/1.1\r\n${H}X-A: 1\x002\r\n\r\n"
+	smuggle "absolute-form" "GET http://$DNS/x HTTP/1.1\r\n${H}\r\n"
+	smuggle "two Host" "GET /x HTTP/1.1\r\n${H}${H}\r\n"
+	smuggle "no Host" "GET /x HTTP/1.1\r\n\r\n"
+	# The head of a chunked request goes before its body is read: the
+	# target sees it cut short, and nothing after it.
+	smuggle "bad chunk size" "POST /chunk HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n-1\r\nx\r\n0\r\n\r\n"
+	local long
+	long=$(head -c 9000 /dev/zero | tr '\0' a)
+	smuggle "request line too long" "GET /$long HTTP/1.1\r\n${H}\r\n"
+	smuggle "field too long" "GET /x HTTP/1.1\r\n${H}X-A: $long\r\n\r\n"
+	[ "$(reached /x)" -eq 0 ]
+	[ "$(reached /smuggled)" -eq 0 ]
+	[ "$(reached 'GET /headers')" -eq 20 ]
+}
+
+@test "a 64 MiB chunked upload arrives whole" {
+	head -c 64M /dev/urandom >"$T/up.bin"
+	local want
+	want=$(sha256sum "$T/up.bin" | cut -d' ' -f1)
+	run hc --max-time 120 -H 'Transfer-Encoding: chunked' \
+	    --data-binary @"$T/up.bin" "https://$DNS/upload"
+	assert_success
+	assert_output "$want 67108864"
+	run hc --max-time 120 --data-binary @"$T/up.bin" "https://$DNS/upload"
+	assert_success
+	assert_output "$want 67108864"
+}
+
+@test "responses by every framing: length, chunked, HEAD, 204, 304" {
+	run bash -c "$(declare -f hc); DNS=$DNS T=$T EDGE_VIS_IP=$EDGE_VIS_IP NS_VIS=$NS_VIS; $(declare -f in_vis);
+	    hc 'https://$DNS/big?n=5000000&chunked=1' | sha256sum"
+	local want
+	want=$(python3 -c 'import sys; p=b"0123456789"*6554; n=5000000; out=b""
+while n > 0:
+    d=p[:min(n,65536)]; out+=d; n-=len(d)
+sys.stdout.buffer.write(out)' | sha256sum)
+	assert_output "$want"
+	run hc -o /dev/null -w '%{size_download}' "https://$DNS/big?n=3000000"
+	assert_output 3000000
+	run hc -I "https://$DNS/big?n=777"
+	assert_output --partial "Content-Length: 777"
+	run hc -i "https://$DNS/status?code=204"
+	assert_output --partial "HTTP/1.1 204"
+	run hc -i "https://$DNS/status?code=304"
+	assert_output --partial "HTTP/1.1 304"
+}
+
+@test "keep-alive: several requests on one connection, one stream" {
+	run hc -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
+	    -w '%{http_code} %{num_connects}\n' "https://$DNS/headers" \
+	    "https://$DNS/big?n=100000&chunked=1" "https://$DNS/big?n=10" \
+	    "https://$DNS/status?code=204"
+	assert_success
+	assert_output $'200 1\n200 0\n200 0\n204 0'
+	[ "$(edge_json | jq '.sockets[] | select(.name == "web") | .streams')" -eq 1 ]
+}
+
+@test "pipelined requests are answered in order" {
+	run raw --data "GET /big?n=20 HTTP/1.1\r\nHost: $DNS\r\n\r\nGET /status?code=201 HTTP/1.1\r\nHost: $DNS\r\n\r\nGET /close HTTP/1.1\r\nHost: $DNS\r\n\r\nGET /headers HTTP/1.1\r\nHost: $DNS\r\n\r\n"
+	assert_success
+	[ "$(grep -o 'HTTP/1.1 [0-9][0-9][0-9]' <<<"$output" | tr '\n' ' ')" = "HTTP/1.1 200 HTTP/1.1 201 HTTP/1.1 200 " ]
+	assert_output --partial 01234567890123456789
+	assert_output --partial closing
+	# /close ended the connection: the fourth request never went.
+	[ "$(reached 'GET /headers')" -eq 0 ]
+}
+
+@test "Expect: 100-continue is passed and its 100 relayed" {
+	run hc -v -H 'Expect: 100-continue' --data-binary 'hello' \
+	    "https://$DNS/upload"
+	assert_success
+	assert_output --partial '< HTTP/1.1 100 Continue'
+	assert_output --partial "$(printf hello | sha256sum | cut -d' ' -f1) 5"
+}
+
+@test "a WebSocket upgrade is relayed both ways" {
+	run raw --ws 3
+	assert_success
+	assert_output --partial 'HTTP/1.1 101'
+	assert_output --partial 'ws ok 100021 close 8'
+	wait_for 5 log_has edge "http $DNS [^ ]+ - GET /ws 101 "
+}
+
+@test "other upgrades (h2c) are stripped" {
+	run hc "https://$DNS/headers" -H 'Connection: Upgrade, HTTP2-Settings' \
+	    -H 'Upgrade: h2c' -H 'HTTP2-Settings: AAMAAABkAAQAAP__'
+	assert_success
+	[ -z "$(hdr "$output" Upgrade)" ]
+	[ -z "$(hdr "$output" HTTP2-Settings)" ]
+}
+
+@test "502 when nothing listens at the target, as text or HTML" {
+	run hc -i "https://dead-lab1.edge.test/"
+	assert_success
+	assert_output --partial "HTTP/1.1 502"
+	assert_output --partial "Content-Type: text/plain"
+	assert_output --partial "nothing answered at the target (connect 127.0.0.1:8081: Connection refused)"
+	run hc -i -H 'Accept: text/html,*/*;q=0.8' "https://dead-lab1.edge.test/"
+	assert_output --partial "HTTP/1.1 502"
+	assert_output --partial "Content-Type: text/html"
+	assert_output --partial "Content-Security-Policy:"
+}
+
+@test "502 when the publisher is not connected" {
+	tun_stop pub
+	wait_for 10 socket_offline web
+	run hc -i "https://$DNS/headers"
+	assert_success
+	assert_output --partial "HTTP/1.1 502"
+	assert_output --partial "publisher lab1 is not connected"
+}
+
+@test "504 when the target answers later than http-upstream-timeout" {
+	run hc -i "https://$DNS/slow?ms=5000"
+	assert_success
+	assert_output --partial "HTTP/1.1 504"
+	assert_output --partial "did not answer within 2 s"
+}
+
+@test "body-max: larger bodies get 413 and reach nothing" {
+	run hc -i --data-binary "$(head -c 2000 /dev/zero | tr '\0' a)" \
+	    "https://$DNS/upload"
+	assert_output --partial "HTTP/1.1 413"
+	run hc -i -H 'Transfer-Encoding: chunked' \
+	    --data-binary "$(head -c 2000 /dev/zero | tr '\0' a)" \
+	    "https://$DNS/upload"
+	assert_output --partial "HTTP/1.1 413"
+	run hc --data-binary "small" "https://$DNS/upload"
+	assert_output "$(printf small | sha256sum | cut -d' ' -f1) 5"
+	# The chunked one's head went before its body was too long.
+	[ "$(reached 'POST /upload')" -eq 2 ]
+}
+
+@test "a Host other than the socket's is 421, first request or later" {
+	run hc -i -H 'Host: other.edge.test' "https://$DNS/headers"
+	assert_output --partial "HTTP/1.1 421"
+	run raw --data "GET /headers HTTP/1.1\r\nHost: $DNS\r\n\r\nGET /x HTTP/1.1\r\nHost: other.edge.test\r\n\r\nGET /headers HTTP/1.1\r\nHost: $DNS:443\r\n\r\n"
+	[ "$(grep -o 'HTTP/1.1 [0-9][0-9][0-9]' <<<"$output" | tr '\n' ' ')" = "HTTP/1.1 200 HTTP/1.1 421 HTTP/1.1 200 " ]
+	run raw --data "GET /headers HTTP/1.1\r\nHost: $DNS:444\r\n\r\n"
+	assert_output --partial "HTTP/1.1 421"
+	[ "$(reached /x)" -eq 0 ]
+}
+
+@test "/.b0/ paths never reach the target" {
+	run hc -i "https://$DNS/.b0/anything"
+	refute_output --partial "HTTP/1.1 200"
+	[ "$(reached /.b0/)" -eq 0 ]
+}
+
+@test "one access log line per request" {
+	run hc -o /dev/null "https://$DNS/big?n=1234&x=secret" "https://$DNS/status?code=404"
+	wait_for 5 log_has edge "http $DNS 10\.77\.[0-9.]+:[0-9]+ - GET /big 200 1234 [0-9]+ms$"
+	log_has edge "http $DNS 10\.77\.[0-9.]+:[0-9]+ - GET /status 404 0 [0-9]+ms$"
+	! log_has edge "x=secret"
 }

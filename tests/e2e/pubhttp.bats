@@ -23,7 +23,7 @@ setup() {
 	printf '<h1>home</h1>\n' >"$T/www/index.html"
 	printf 'body { color: red }\n' >"$T/www/style.css"
 	printf '{"a":1}\n' >"$T/www/data.json"
-	head -c 300000 /dev/urandom >"$T/www/blob.bin"
+	head -c 3000000 /dev/urandom >"$T/www/blob.bin"
 	printf 'sub index\n' >"$T/www/sub/index.html"
 	printf 'plain\n' >"$T/www/sub/a b.txt"
 	printf 'SECRET=1\n' >"$T/www/.env"
@@ -44,16 +44,24 @@ teardown() {
 		return
 		;;
 	esac
+	local bad=0 st=0
 	if [ -f "$T/hs.pid" ]; then
 		kill "$(cat "$T/hs.pid")" 2>/dev/null || true
-		wait "$(cat "$T/hs.pid")" 2>/dev/null || true
+		wait "$(cat "$T/hs.pid")" 2>/dev/null || st=$?
+		# The server stops cleanly on SIGTERM, without a sanitizer report.
+		[ "$st" -eq 0 ] || { echo "# httpserver exited $st"; bad=1; }
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' \
+		    "$T/hs.log"; then
+			bad=1
+		fi
 	fi
-	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] || [ "$bad" -ne 0 ]; then
 		for f in "$T"/*.log; do
 			[ -f "$f" ] && { echo "--- $f"; cat "$f"; }
 		done
 	fi 2>/dev/null
 	b0_cleanup_tmpdir
+	[ "$bad" -eq 0 ]
 }
 
 hs_start() {
@@ -78,7 +86,7 @@ code() {
 	assert_output "text/css; charset=utf-8"
 	run curl -s -w '%{content_type} %{size_download}' -o "$T/blob" \
 	    "$HS/blob.bin"
-	assert_output "application/octet-stream 300000"
+	assert_output "application/octet-stream 3000000"
 	cmp "$T/blob" "$T/www/blob.bin"
 	run curl -s "$HS/sub/a%20b.txt"
 	assert_output "plain"
@@ -144,7 +152,7 @@ code() {
 	[ -f "$T/www/index.html" ]
 	run curl -s -I "$HS/blob.bin"
 	assert_output --partial "HTTP/1.1 200 OK"
-	assert_output --partial "Content-Length: 300000"
+	assert_output --partial "Content-Length: 3000000"
 	# HEAD and then GET on one connection: no body after the HEAD.
 	run bash -c "printf 'HEAD /data.json HTTP/1.1\r\nHost: x\r\n\r\nGET /data.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
 	    timeout 5 socat - TCP:${HS#http://}"
@@ -366,6 +374,13 @@ vc() {
 	# The password never leaves the publisher, nor lands in a log.
 	run grep -rl hunter2 "$T"/*.log "$T"/*.out "$T/edge-state"
 	assert_failure
+	# SIGHUP: a new host= reaches the edge.
+	sed -i 's/host=wiki.lan:8080/host=other.lan/' "$T/pub.conf"
+	kill -HUP "$(cat "$T/pub.pid")"
+	wait_for 10 log_has pub "reload: configuration reloaded"
+	wait_for 10 bash -c "ip netns exec $NS_VIS curl -sS --max-time 5 \
+	    --cacert $T/ca.crt --resolve web-lab1.edge.test:443:$EDGE_VIS_IP \
+	    https://web-lab1.edge.test/headers | grep -q other.lan"
 }
 
 # The https target: a TLS server in the lab with a certificate for nas.lan

@@ -47,9 +47,9 @@ run_bad() {
 	! log_has edge "connected from"
 }
 
-@test "b0-publish: a type that is not supported yet (http/3000) is refused by name, status 78" {
-	bad_pub "socket web http/3000"
-	run_bad 78 "b0-publish: $T/bad.conf:6: socket web: http sockets are not supported by this b0-publish yet (tcp and tls only)"
+@test "b0-publish: a socket option it does not know (http/3000 colour=red) is refused by name, status 78" {
+	bad_pub "socket web http/3000 colour=red"
+	run_bad 78 "b0-publish: $T/bad.conf:6: socket web: unknown option \"colour\" (protected, password-file, host, tls-ca, tls-name, tls-verify)"
 }
 
 @test "b0-edge: a bad configuration is one line 'file:line: message' and status 1" {
