@@ -855,7 +855,7 @@ add_users(void)
 	char chunk[4096];
 
 	if (unshare(CLONE_NEWNS) == -1 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1)
 		return -1;
 	for (i = 0; i < 2; i++) {
 		snprintf(src, sizeof(src), "/etc/%s", files[i]);
@@ -871,7 +871,7 @@ add_users(void)
 		b0_buf_cleanup(&b);
 		write_file(files[i], text, 0644);
 		free(text);
-		if (mount(dst, src, NULL, MS_BIND, NULL) == -1)
+		if (mount(dst, src, "none", MS_BIND, NULL) == -1)
 			return -1;
 	}
 	return getpwnam("alice") != NULL && getpwnam("bob") != NULL ? 0 : -1;
