@@ -404,6 +404,13 @@ authenticate(pam_handle_t *pamh, int argc, const char **argv,
 		return r == B0_ERR_ALLOC ? PAM_BUF_ERR : PAM_SERVICE_ERR;
 	if (o.prompt)
 		c->prompt = 1;
+	if (o.debug)
+		pam_syslog(pamh, LOG_DEBUG,
+		    "debug: %s: issuer %s, publisher %s, %zu socket(s), jwks "
+		    "%s, users %s, ticket-socket %s, prompt %s, skew %u s",
+		    o.conf, c->issuer, c->publisher, c->nsockets, c->jwks,
+		    c->users, c->ticket_socket, c->prompt ? "yes" : "no",
+		    c->skew);
 
 	have_conn = (r = ssh_connection(pamh, d)) == 0;
 	if (r == B0_ERR_FORMAT) {
@@ -421,6 +428,10 @@ authenticate(pam_handle_t *pamh, int argc, const char **argv,
 		}
 		if (tok != NULL)
 			toklen = strlen(tok);
+		if (o.debug)
+			pam_syslog(pamh, LOG_DEBUG,
+			    "debug: ticket for %s port %s: %s", d->ip, d->port,
+			    tok != NULL ? "found" : "none");
 	} else
 		b0_err_set(&d->reason, "no SSH_CONNECTION");
 	if (tok == NULL) {

@@ -51,7 +51,7 @@ jwks_load(const struct pam_b0_conf *c, int64_t deadline, struct b0_jwks **setp,
     struct b0_errmsg *em)
 {
 	struct b0_json *j = NULL;
-	const char *iss = NULL;
+	const char *iss = NULL, *pub = NULL;
 	char *text = NULL;
 	size_t len = 0;
 	ssize_t n;
@@ -112,6 +112,15 @@ jwks_load(const struct pam_b0_conf *c, int64_t deadline, struct b0_jwks **setp,
 		r = B0_ERR_CONFIG;
 		b0_err_set(em, "%s: the keys are not those of issuer %s",
 		    c->jwks, c->issuer);
+		goto out;
+	}
+	if (b0_json_get_str(j, 0, "publisher", &pub) == 0 &&
+	    strcmp(pub, c->publisher) != 0) {
+		r = B0_ERR_CONFIG;
+		b0_err_set(em,
+		    "%s: b0-publish is publisher \"%.64s\", the configuration "
+		    "says \"%s\"",
+		    c->jwks, pub, c->publisher);
 		goto out;
 	}
 	if ((r = b0_jwks_parse(text, len, setp, em)) != 0) {

@@ -931,6 +931,28 @@ good_cases(void)
 }
 
 static void
+debug_case(void)
+{
+	struct run r;
+	char *t = jws(HDR, CLAIMS, SIG_ES256);
+
+	srv_ticket(t);
+	memset(&r, 0, sizeof(r));
+	r.service = "b0debug";
+	pthread_mutex_lock(&log_mu);
+	log_all_len = 0;
+	log_all[0] = '\0';
+	pthread_mutex_unlock(&log_mu);
+	run_pam(&r);
+	expect(&r, "debug: a good ticket", PAM_SUCCESS, "ticket verified");
+	has_str(log_all, "debug: ticket for 127.0.0.1 port 40001: found",
+	    "debug: the lookup is logged");
+	ok(strstr(log_all, t + 40) == NULL && strstr(log_all, "eyJ") == NULL,
+	    "debug: no part of the ticket is logged");
+	free(t);
+}
+
+static void
 header_cases(void)
 {
 	static const struct {
@@ -1457,6 +1479,18 @@ file_cases(void)
 	run_pam(&r);
 	expect(&r, "JWKS of another issuer", PAM_AUTHINFO_UNAVAIL,
 	    "are not those of issuer");
+	s = jwks_text(ISSUER, 0, NULL);
+	{
+		char *pp = strstr(s, "\"lab1\"");
+
+		memcpy(pp, "\"lab9\"", 6);
+	}
+	write_jwks(s);
+	free(s);
+	memset(&r, 0, sizeof(r));
+	run_pam(&r);
+	expect(&r, "JWKS of another publisher", PAM_AUTHINFO_UNAVAIL,
+	    "b0-publish is publisher \"lab9\"");
 	s = jwks_text(ISSUER, 0,
 	    "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"p\",\"x\":"
 	    "\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":"
@@ -1844,6 +1878,7 @@ setup(const char *argv0)
 	write_service("b0", "");
 	write_service("b0prompt", "prompt");
 	write_service("b0badarg", "frob");
+	write_service("b0debug", "debug");
 	{
 		char text[2 * PATH_MAX];
 
@@ -1948,6 +1983,7 @@ main(int argc, char **argv)
 		rc = bench(nbench);
 	} else {
 		good_cases();
+		debug_case();
 		header_cases();
 		signature_cases();
 		claim_cases();
