@@ -1780,6 +1780,48 @@ account_cases(void)
 	pam_end(h, PAM_SUCCESS);
 }
 
+/* Run a good, a refused and a misconfigured case with fd 1 and 2 caught. */
+static void
+silence_case(void)
+{
+	struct run r;
+	char p[PATH_MAX];
+	struct stat st;
+	char *t = jws(HDR, CLAIMS, SIG_ES256);
+	int fd, save1, save2;
+
+	pathf(p, sizeof(p), "stdio");
+	fflush(stdout);
+	if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    (save1 = dup(1)) == -1 || (save2 = dup(2)) == -1)
+		die("stdio");
+	dup2(fd, 1);
+	dup2(fd, 2);
+	srv_ticket(t);
+	memset(&r, 0, sizeof(r));
+	run_pam(&r);
+	memset(&r, 0, sizeof(r));
+	r.user = "bob";
+	run_pam(&r);
+	memset(&r, 0, sizeof(r));
+	r.service = "b0badarg";
+	run_pam(&r);
+	memset(&r, 0, sizeof(r));
+	r.service = "b0prompt";
+	r.conn = "";
+	r.cv.mode = CV_FIXED;
+	r.cv.fixed = "junk";
+	run_pam(&r);
+	dup2(save1, 1);
+	dup2(save2, 2);
+	close(save1);
+	close(save2);
+	close(fd);
+	ok(stat(p, &st) == 0 && st.st_size == 0,
+	    "the module writes nothing to stdout or stderr");
+	free(t);
+}
+
 static void
 manners_cases(void)
 {
@@ -1824,6 +1866,18 @@ manners_cases(void)
 			pclose(f);
 	}
 	ok(strncmp(line, "0", 1) == 0, "the module does not link libcurl");
+	/* Mutable globals live in .data or .bss; crt's own are fine. */
+	snprintf(cmd, sizeof(cmd),
+	    "objdump -t %s | awk '$4 == \".data\" || $4 == \".bss\"' | "
+	    "grep -v -e completed.0 -e __TMC_END__ -e __dso_handle | wc -l",
+	    sopath);
+	f = popen(cmd, "r");
+	if (f == NULL || fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	if (f != NULL)
+		pclose(f);
+	ok(strncmp(line, "0", 1) == 0,
+	    "no mutable global variables in the module (.data/.bss): %s", line);
 	dl = dlopen(sopath, RTLD_NOW | RTLD_LOCAL);
 	ok(dl != NULL, "dlopen(RTLD_NOW) resolves everything");
 	if (dl != NULL)
@@ -1992,6 +2046,7 @@ main(int argc, char **argv)
 		file_cases();
 		prompt_cases();
 		account_cases();
+		silence_case();
 		manners_cases();
 		rc = 0;
 	}
