@@ -1709,7 +1709,8 @@ prompt_cases(void)
 		memcpy(tpl + k, "]}", 3);
 		tk = access_token(tpl);
 		prompt_case("prompt: huge JSON in a 14-part token", tk,
-		    CV_PARTS, 1000, 0, NULL, NULL, PAM_AUTH_ERR, "payload");
+		    CV_PARTS, 1000, 0, NULL, NULL, PAM_AUTH_ERR,
+		    "payload: more than 4096 values");
 		free(tk);
 		free(tpl);
 	}
