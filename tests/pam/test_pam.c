@@ -1752,8 +1752,57 @@ prompt_cases(void)
 	expect(
 	    &r, "no prompt without the prompt option", PAM_IGNORE, "no ticket");
 	ok(r.cv.nprompts == 0, "nothing was asked");
+
+	/* "prompt yes" in the file does what the argument does. */
+	{
+		char text[4 * PATH_MAX];
+
+		snprintf(text, sizeof(text), conf_text, dir, dir, dir);
+		b0_strlcat(text, "prompt yes\n", sizeof(text));
+		write_file("pam_b0.conf", text, 0644);
+		memset(&r, 0, sizeof(r));
+		r.cv.mode = CV_PARTS;
+		r.cv.token = good;
+		r.cv.part = 500;
+		run_pam(&r);
+		expect(&r, "prompt yes in the configuration file", PAM_SUCCESS,
+		    "token verified");
+		write_conf();
+	}
+
+	/* IPv6: the request names the address, B0_VISITOR brackets it. */
+	memset(&r, 0, sizeof(r));
+	r.service = "b0prompt";
+	r.conn = "2001:db8::7 40001 2001:db8::1 22";
+	r.cv.mode = CV_PARTS;
+	r.cv.token = good;
+	r.cv.part = 500;
+	run_pam(&r);
+	expect(&r, "prompt: an IPv6 client", PAM_SUCCESS, "token verified");
+	is_str(srv.last_req, "ticket 2001:db8::7 40001",
+	    "IPv6: the identity socket is asked for the address as sshd gave "
+	    "it");
+	is_str(r.env_visitor, "[2001:db8::7]:40001", "IPv6: B0_VISITOR");
 	free(good);
 	free(longt);
+}
+
+/* SSH_CONNECTION from the process's environment when PAM's has none. */
+static void
+getenv_case(void)
+{
+	struct run r;
+	char *t = jws(HDR, CLAIMS, SIG_ES256);
+
+	srv_ticket(t);
+	setenv("SSH_CONNECTION", CLIENT, 1);
+	memset(&r, 0, sizeof(r));
+	r.conn = "";
+	run_pam(&r);
+	unsetenv("SSH_CONNECTION");
+	expect(&r, "SSH_CONNECTION from the process environment", PAM_SUCCESS,
+	    "ticket verified");
+	free(t);
 }
 
 static void
@@ -2061,6 +2110,7 @@ main(int argc, char **argv)
 	} else {
 		good_cases();
 		debug_case();
+		getenv_case();
 		header_cases();
 		signature_cases();
 		claim_cases();
