@@ -166,8 +166,7 @@ time(time_t *t)
 static char dir[PATH_MAX];    /* the test's temporary directory */
 static char sopath[PATH_MAX]; /* build/pam_b0.so */
 
-static void
-die(const char *what)
+static void __attribute__((noreturn)) die(const char *what)
 {
 	printf("Bail out! %s: %s\n", what, strerror(errno));
 	exit(1);
