@@ -17,17 +17,26 @@
 #                       connection)
 #   pamsshd_start       the syslog listener (lines in $T/syslog.log), then
 #                       sshd -D -E $T/sshd.log in the lab; waits for port 22
+#                       (PAMSSHD_PORT, on PAMSSHD_LISTEN [0.0.0.0])
 #   syslog_has ERE      a syslog line matches ERE
 #   syslog_count ERE    how many do
 #
-# Everything is stopped by PID in tun_teardown (syslog, sshd).
+# Everything is stopped by PID in tun_teardown (syslog, sshd).  bench/pam
+# uses it outside bats with daemon_bg, wait_for and lab_port_open of its
+# own.
 
 PAM_USERS_RULES=${PAM_USERS_RULES:-"example.com %localpart"}
 
-pamsshd_files() {
-	local u uid
+# pamsshd_dirs: the directories, root's and 0755 (b0-publish's identity
+# socket and JWKS file go in $T/run and $T/pubstate).
+pamsshd_dirs() {
 	mkdir -p "$T/etc/b0" "$T/home" "$T/run" "$T/pubstate"
 	chmod 755 "$T/etc" "$T/etc/b0" "$T/home" "$T/run" "$T/pubstate"
+}
+
+pamsshd_files() {
+	local u uid
+	pamsshd_dirs
 	cp /etc/passwd "$T/etc/passwd"
 	cp /etc/group "$T/etc/group"
 	cp -p /etc/shadow "$T/etc/shadow"
@@ -143,8 +152,8 @@ pamsshd_start() {
 	ssh-keygen -q -t ed25519 -N '' -C b0-e2e-host \
 	    -f "$T/ssh_host_ed25519_key" || return 1
 	cat >"$T/sshd_config" <<-EOF
-		Port 22
-		ListenAddress 0.0.0.0
+		Port ${PAMSSHD_PORT:-22}
+		ListenAddress ${PAMSSHD_LISTEN:-0.0.0.0}
 		HostKey $T/ssh_host_ed25519_key
 		PidFile $T/sshd.pidfile
 		AuthorizedKeysFile $T/authorized_keys
@@ -168,7 +177,7 @@ pamsshd_start() {
 	DAEMON_KIND=other daemon_bg sshd "$NS_LAB" \
 	    unshare -m --propagation private "$T/pamsshd-ns.sh" "$T" \
 	    /usr/sbin/sshd -D -f "$T/sshd_config" -E "$T/sshd.log"
-	wait_for 10 lab_port_open 22
+	wait_for 10 lab_port_open "${PAMSSHD_PORT:-22}"
 }
 
 syslog_has() {
