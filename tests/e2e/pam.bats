@@ -29,12 +29,10 @@ setup() {
 	pamsshd_files
 	pamsshd_start
 	pub_conf pub "$T/lab1.token" "log-level debug" \
-	    "socket r1 tls/22/example.com" \
-	    "ticket-socket $T/run/tickets.sock" \
-	    "jwks-file $T/pubstate/jwks.json"
+	    "socket r1 tls/22/example.com"
 	pub_start pub
 	# b0-publish wrote the edge's keys for pam_b0.
-	wait_for 10 jq -e '.keys | length > 0' "$T/pubstate/jwks.json"
+	wait_for 10 jq -e '.keys | length > 0' "$T/pub.jwks.json"
 }
 
 teardown() {

@@ -10,7 +10,9 @@
 #                       in $T/home, the rules $T/etc/b0/users, pam_b0.conf,
 #                       a copy of /etc/pam.d with pam_b0 in sshd's stack;
 #                       variables PAM_ISSUER PAM_PUBLISHER PAM_SOCKETS
-#                       PAM_TICKET_SOCKET PAM_JWKS set what goes in
+#                       PAM_TICKET_SOCKET PAM_JWKS set what goes in (the
+#                       last two default to what pub_conf gives publisher
+#                       "pub")
 #   pamsshd_pam_line [ARG...]
 #                       rewrite the pam_b0 line of $T/pamd/sshd with these
 #                       module arguments (sshd reads the stack on every
@@ -27,11 +29,10 @@
 
 PAM_USERS_RULES=${PAM_USERS_RULES:-"example.com %localpart"}
 
-# pamsshd_dirs: the directories, root's and 0755 (b0-publish's identity
-# socket and JWKS file go in $T/run and $T/pubstate).
+# pamsshd_dirs: the directories, root's and 0755.
 pamsshd_dirs() {
-	mkdir -p "$T/etc/b0" "$T/home" "$T/run" "$T/pubstate"
-	chmod 755 "$T/etc" "$T/etc/b0" "$T/home" "$T/run" "$T/pubstate"
+	mkdir -p "$T/etc/b0" "$T/home"
+	chmod 755 "$T/etc" "$T/etc/b0" "$T/home"
 }
 
 pamsshd_files() {
@@ -61,8 +62,8 @@ pamsshd_files() {
 		for u in ${PAM_SOCKETS:-r1-lab1.edge.test}; do
 			echo "socket $u"
 		done
-		echo "jwks ${PAM_JWKS:-$T/pubstate/jwks.json}"
-		echo "ticket-socket ${PAM_TICKET_SOCKET:-$T/run/tickets.sock}"
+		echo "jwks ${PAM_JWKS:-$T/pub.jwks.json}"
+		echo "ticket-socket ${PAM_TICKET_SOCKET:-$T/pub.tickets.sock}"
 		echo "users $T/etc/b0/users"
 	} >"$T/etc/b0/pam_b0.conf"
 	chmod 644 "$T/etc/b0/users" "$T/etc/b0/pam_b0.conf"
