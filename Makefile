@@ -73,6 +73,12 @@ ifneq ($(PAM_SRC),)
 PROGS += $(BUILD)/pam_b0.so
 endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# The PAM driver (tests/pam/) runs with the unit tests; it loads
+# $(BUILD)/pam_b0.so and defines syslog() and time() for the module to
+# find, hence -rdynamic.
+ifneq ($(PAM_SRC),)
+UNIT_BINS += $(BUILD)/tests/test_pam
+endif
 # Helpers the end-to-end tests and benchmarks run (tests/tools/*.c), one
 # program per file.
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,\
@@ -126,8 +132,15 @@ $(BUILD)/tools/%: $(call obj,tests/tools/%.c) $(LIBPOLICY) $(LIBB0)
 	@mkdir -p $(dir $@)
 	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -o $@ $^ $(SSL_LIBS) -lm
 
-# The unit tests include tests/unit/tap.h.
-$(call obj,$(UNIT_SRC)): B0_CPPFLAGS += -Itests/unit
+$(BUILD)/tests/test_pam: $(call obj,tests/pam/test_pam.c) $(LIBPOLICY) \
+    $(LIBB0) | $(BUILD)/pam_b0.so
+	@mkdir -p $(dir $@)
+	$(CC) $(B0_CFLAGS) $(B0_LDFLAGS) -rdynamic -o $@ \
+	    $(call obj,tests/pam/test_pam.c) $(LIBPOLICY) $(LIBB0) \
+	    $(SSL_LIBS) -lpam -ldl -lpthread
+
+# The unit tests and the PAM driver include tests/unit/tap.h.
+$(call obj,$(UNIT_SRC) tests/pam/test_pam.c): B0_CPPFLAGS += -Itests/unit
 
 check: all
 	@tests/run-tests $(BUILD)
