@@ -202,3 +202,60 @@ jwks_kids() {
 	run q "ticket 127.0.0.1 22"
 	assert_output none
 }
+
+@test "a second b0-publish cannot take a running one's identity socket" {
+	token_add lab2
+	pub_conf pub2 "$T/lab2.token" "socket u tcp/7101"
+	sed -i "s|^ticket-socket .*|ticket-socket $SOCK|" "$T/pub2.conf"
+	run in_lab timeout 10 "$B0_BUILD/b0-publish" -f "$T/pub2.conf"
+	assert_failure 1
+	assert_output --partial "ticket-socket $SOCK: in use by another running b0-publish"
+	# The first one still answers.
+	run q "ticket 127.0.0.1 22"
+	assert_output none
+}
+
+@test "publish.conf: jwks-file, ticket-socket and ticket-group errors name file:line" {
+	local line want
+	while IFS='|' read -r line want; do
+		pub_conf bad "$T/lab1.token"
+		sed -i '/^jwks-file\|^ticket-socket/d' "$T/bad.conf"
+		echo "$line" >>"$T/bad.conf"
+		run in_lab timeout 10 "$B0_BUILD/b0-publish" -t -f "$T/bad.conf"
+		assert_failure 78
+		assert_output "b0-publish: $T/bad.conf:6: $want"
+	done <<-'EOF'
+		ticket-group no-such-group-here|ticket-group: no group "no-such-group-here"
+		jwks-file jwks.json|jwks-file: "jwks.json" is not an absolute path to a file (or none)
+		ticket-socket /run/|ticket-socket: "/run/" is not an absolute path to a file (or none)
+		ticket-socket|"ticket-socket" takes 1 argument, not 0
+	EOF
+	# none turns them off.
+	pub_conf off "$T/lab1.token"
+	sed -i 's/^\(jwks-file\|ticket-socket\) .*/\1 none/' "$T/off.conf"
+	run in_lab timeout 10 "$B0_BUILD/b0-publish" -t -f "$T/off.conf"
+	assert_success
+}
+
+@test "b0-publish connect as a user keeps the file and the socket in XDG_RUNTIME_DIR" {
+	token_add lab2
+	install -o nobody -m 0600 "$T/lab2.token" "$T/nobody.token"
+	install -d -o nobody -m 0700 "$T/xdg"
+	install -m 0644 "$BATS_TEST_DIRNAME/helpers/ticketq.py" "$T/ticketq.py"
+	DAEMON_KIND=b0 daemon_bg quick "$NS_LAB" setpriv --reuid nobody \
+	    --regid nogroup --clear-groups env XDG_RUNTIME_DIR="$T/xdg" \
+	    "$B0_BUILD/b0-publish" connect --port "$TPORT" --type tls \
+	    --edge "$EDGE_IP:443" --token-file "$T/nobody.token" \
+	    --edge-ca "$T/ca.crt"
+	wait_for 10 test -s "$T/xdg/b0-publish/jwks.json"
+	[ "$(stat -c '%U %a' "$T/xdg/b0-publish/jwks.json")" = "nobody 644" ]
+	jq -e '.publisher == "lab2" and (.keys | length) >= 1' "$T/xdg/b0-publish/jwks.json"
+	[ "$(stat -c '%U %a %F' "$T/xdg/b0-publish/tickets.sock")" = "nobody 600 socket" ]
+	# That user may ask, and root.
+	run setpriv --reuid nobody --regid nogroup --clear-groups \
+	    /usr/bin/python3 "$T/ticketq.py" "$T/xdg/b0-publish/tickets.sock" "ticket 127.0.0.1 22"
+	assert_output none
+	SOCK=$T/xdg/b0-publish/tickets.sock run q "ticket 127.0.0.1 22"
+	assert_output none
+	tun_stop quick
+}
