@@ -473,8 +473,7 @@ on_hello(struct pconn *pc, const uint8_t *p, size_t len)
 	if (r != 0)
 		return r;
 	b0_chan_flush(pc->chan);
-	if ((r = session_send_keys(s)) != 0)
-		return r;
+	(void)session_send_keys(s); /* logged; the tunnel works without */
 	b0_timer_set(e->loop, &s->hb, e->conf->heartbeat_ms, heartbeat, s);
 	b0_notice(&e->log, "publisher %s connected from %s (session %s, %s)",
 	    name, pc->peer, s->id, h.agent[0] ? h.agent : "unknown agent");

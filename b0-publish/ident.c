@@ -527,26 +527,28 @@ sock_open(struct ident *id, const char *path, struct b0_errmsg *em)
 	memcpy(sun.sun_path, path, strlen(path));
 	if ((r = check_parent("ticket-socket", path, em)) != 0)
 		return r;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return b0_err_from_errno();
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			b0_err_set(em,
 			    "ticket-socket %s: exists and is not a socket",
 			    path);
-			close(fd);
 			return B0_ERR_EXISTS;
 		}
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+			return b0_err_from_errno();
+		r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+		close(fd);
+		if (r == 0) {
 			b0_err_set(em,
 			    "ticket-socket %s: in use by another running "
 			    "b0-publish",
 			    path);
-			close(fd);
 			return B0_ERR_EXISTS;
 		}
 		(void)unlink(path); /* stale */
 	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return b0_err_from_errno();
 	old = umask(077);
 	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);

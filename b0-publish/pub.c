@@ -703,6 +703,13 @@ unregister_timeout(struct b0_loop *loop, void *cookie)
 	p->done = 1;
 }
 
+/* Both NULL, or the same string. */
+static int
+str_eq(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 static void
 reload(struct pub *p)
 {
@@ -728,6 +735,11 @@ reload(struct pub *p)
 	    reconnect ? "reload: the edge changed; restart "
 			"b0-publish to move to it"
 		      : "reload: configuration reloaded");
+	if (!str_eq(nc->jwks_file, p->conf->jwks_file) ||
+	    !str_eq(nc->ticket_socket, p->conf->ticket_socket) ||
+	    !str_eq(nc->ticket_group, p->conf->ticket_group))
+		b0_warn(&p->log, "reload: jwks-file, ticket-socket and "
+				 "ticket-group change on a restart only");
 	/* Edge, TLS and token settings need a restart; take the sockets. */
 	free(p->conf->socks);
 	p->conf->socks = nc->socks;
