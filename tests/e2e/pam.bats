@@ -155,7 +155,7 @@ direct_ssh() {
 	run --separate-stderr b0ssh bob alice 'id -un'
 	assert_failure
 	refute_output alice
-	wait_for 5 syslog_has 'pam_b0.*user=alice email=bob@example\.com .*socket=r1-lab1\.edge\.test result=[a-z_]+ reason=".*bob'
+	wait_for 5 syslog_has 'pam_b0.*user=alice email=bob@example\.com .*socket=r1-lab1\.edge\.test result=perm-denied reason="[^"]*bob@example\.com may log in as bob only'
 	! syslog_has 'pam_b0.*user=alice .*result=success'
 	grep -qE 'Failed keyboard-interactive/pam for alice from 127\.0\.0\.1 ' "$T/sshd.log"
 	! grep -q 'Accepted .* for alice' "$T/sshd.log"
@@ -171,11 +171,24 @@ direct_ssh() {
 	refute_output alice
 	# pam_b0 stepped aside (no ticket); pam_unix asked for a password
 	# nobody gave.
-	wait_for 5 syslog_has 'pam_b0.*user=alice .*result=[a-z_]+ reason="[^"]*no ticket'
+	wait_for 5 syslog_has 'pam_b0.*user=alice .*result=ignore reason="[^"]*no ticket'
 	! syslog_has 'pam_b0.*result=success'
 	grep -qE 'Failed keyboard-interactive/pam for alice from 10\.77\.1\.2 ' "$T/sshd.log"
 	# b0-publish was asked and had nothing for that address.
 	! grep -q 'Accepted' "$T/sshd.log"
+}
+
+# lab_ssh_askpass CMD...: alice's ssh from the lab straight to sshd, with
+# her b0-proxy cache and `b0-proxy askpass` (through $T/askpass, which
+# notes each prompt) as SSH_ASKPASS; ssh options in KBD_OPTS and EXTRA.
+lab_ssh_askpass() {
+	_kbd_opts
+	in_lab env -u DISPLAY HOME="$T/v-alice" \
+	    XDG_CONFIG_HOME="$T/v-alice/.config" \
+	    XDG_CACHE_HOME="$T/v-alice/.cache" \
+	    SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force \
+	    setsid -w timeout 60 ssh "${KBD_OPTS[@]}" "${EXTRA[@]}" \
+	    -o NumberOfPasswordPrompts=16 "alice@$LAB_IP" "$@" </dev/null
 }
 
 @test "prompt mode: a direct connection logs in with the cached token through b0-proxy askpass" {
@@ -187,18 +200,27 @@ direct_ssh() {
 		exec "$B0_BUILD/b0-proxy" askpass "\$@"
 	EOF
 	chmod 755 "$T/askpass"
-	_kbd_opts
-	run --separate-stderr in_lab env -u DISPLAY HOME="$T/v-alice" \
-	    XDG_CONFIG_HOME="$T/v-alice/.config" \
-	    XDG_CACHE_HOME="$T/v-alice/.cache" \
-	    SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force \
-	    setsid -w timeout 60 ssh "${KBD_OPTS[@]}" -o NumberOfPasswordPrompts=16 \
-	    "alice@$LAB_IP" 'echo "$(id -un) $B0_EMAIL $B0_AUTH"' </dev/null
+	# ssh shows the prompt as "(alice@10.77.1.2) b0-token part 1: ": a
+	# host not under the edge, to which b0-proxy sends no token.
+	EXTRA=()
+	run --separate-stderr lab_ssh_askpass 'id -un'
+	assert_failure
+	grep -qx '(alice@10\.77\.1\.2) b0-token part 1: ' "$T/askpass.prompts"
+	[[ "$stderr" == *"b0-proxy: askpass: the host 10.77.1.2 is no configured edge nor under one"* ]]
+	wait_for 5 syslog_has 'pam_b0.*user=alice .*result=auth-error reason="token: '
+	! syslog_has 'pam_b0.*result=success'
+	# Named as the socket (HostKeyAlias puts that name in the prompt), it
+	# gets alice's token, in parts, and the token is the login.
+	EXTRA=(-o HostKeyAlias=r1-lab1.edge.test)
+	run --separate-stderr lab_ssh_askpass 'echo "$(id -un) $B0_EMAIL $B0_AUTH"'
 	assert_success
 	assert_output 'alice alice@example.com token'
-	grep -qx 'b0-token part 1: ' "$T/askpass.prompts"
+	grep -qx '(alice@r1-lab1\.edge\.test) b0-token part 1: ' "$T/askpass.prompts"
 	wait_for 5 syslog_has 'pam_b0.*user=alice email=alice@example\.com .*result=success'
 	grep -q 'Accepted keyboard-interactive/pam for alice from 10\.77\.1\.2 ' "$T/sshd.log"
+	# No token in any log.
+	run grep -l 'eyJ' "$T"/edge.log "$T"/pub.log "$T"/sshd.log "$T"/syslog.log
+	assert_failure
 	# Other prompts get no answer from the helper.
 	run "$T/askpass" 'Password: '
 	assert_failure 1
