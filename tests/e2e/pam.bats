@@ -135,9 +135,14 @@ direct_ssh() {
 	run --separate-stderr b0ssh alice alice 'id -un'
 	assert_success
 	assert_output alice
-	# pam_b0 let her in on the ticket, and said so once.
-	wait_for 5 syslog_has 'pam_b0.*user=alice email=alice@example\.com visitor=10\.77\.2\.2:[0-9]+ socket=r1-lab1\.edge\.test result=success'
-	grep -q 'Accepted keyboard-interactive/pam for alice from 127\.0\.0\.1 ' "$T/sshd.log"
+	# pam_b0 let her in on the ticket b0-publish kept for the connection
+	# sshd saw, and said so once, to authpriv (<86>: authpriv.info).
+	wait_for 5 syslog_has '^<86>.* pam_b0\(sshd:auth\): user=alice email=alice@example\.com visitor=10\.77\.2\.2:[0-9]+ socket=r1-lab1\.edge\.test result=success reason="ticket verified; rule example\.com -> %localpart \('
+	[ "$(syslog_count 'pam_b0\(sshd:auth\)')" -eq 1 ]
+	port=$(sed -n 's/.*socket r1 visitor .*: connection ticket kept for 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/pub.log")
+	[ -n "$port" ]
+	log_has pub "ticket-socket: ticket 127\\.0\\.0\\.1 $port: ok\$"
+	grep -q "Accepted keyboard-interactive/pam for alice from 127\.0\.0\.1 port $port " "$T/sshd.log"
 	# The ticket and the token are in no log (a JWS starts with eyJ).
 	run grep -l 'eyJ' "$T"/edge.log "$T"/pub.log "$T"/sshd.log "$T"/syslog.log
 	assert_failure
@@ -174,8 +179,9 @@ direct_ssh() {
 	wait_for 5 syslog_has 'pam_b0.*user=alice .*result=ignore reason="[^"]*no ticket'
 	! syslog_has 'pam_b0.*result=success'
 	grep -qE 'Failed keyboard-interactive/pam for alice from 10\.77\.1\.2 ' "$T/sshd.log"
-	# b0-publish was asked and had nothing for that address.
 	! grep -q 'Accepted' "$T/sshd.log"
+	# b0-publish was asked and had nothing for that address.
+	log_has pub 'ticket-socket: ticket 10\.77\.1\.2 [0-9]+: none$'
 }
 
 # lab_ssh_askpass CMD...: alice's ssh from the lab straight to sshd, with
