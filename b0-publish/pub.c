@@ -822,9 +822,10 @@ teardown(struct pub *p)
 }
 
 /*
- * A user's b0-publish connect keeps its JWKS file and identity socket in
- * $XDG_RUNTIME_DIR/b0-publish (only that user may ask; pam_b0 trusts
- * root's files only), or none without XDG_RUNTIME_DIR.
+ * A quick share (b0-publish connect) keeps its JWKS file and identity
+ * socket in $XDG_RUNTIME_DIR/b0-publish, apart from the daemon's (which
+ * may be running), or has none without XDG_RUNTIME_DIR.  Not root: only
+ * that user (and root) may ask; pam_b0 trusts root's files only.
  */
 static int
 connect_paths(struct pub_conf *c)
@@ -855,12 +856,12 @@ static int
 open_ident(struct pub *p, struct b0_errmsg *em)
 {
 	struct pub_conf *c = p->conf;
-	int user = p->connect_mode && geteuid() != 0, r;
+	int r;
 
-	if (user && (r = connect_paths(c)) != 0)
+	if (p->connect_mode && (r = connect_paths(c)) != 0)
 		return r;
-	if ((r = ident_open(p, user, em)) == 0) {
-		if (user && c->ticket_socket == NULL)
+	if ((r = ident_open(p, p->connect_mode && geteuid() != 0, em)) == 0) {
+		if (p->connect_mode && c->ticket_socket == NULL)
 			b0_notice(&p->log,
 			    "no XDG_RUNTIME_DIR: no identity socket and no "
 			    "JWKS file for this share");
@@ -876,7 +877,7 @@ open_ident(struct pub *p, struct b0_errmsg *em)
 	free(c->jwks_file);
 	free(c->ticket_socket);
 	c->jwks_file = c->ticket_socket = NULL;
-	return ident_open(p, user, em);
+	return ident_open(p, 0, em);
 }
 
 int

@@ -101,16 +101,32 @@ pam_b0_ticket_fetch(const char *sockpath, const char *ip, const char *port,
 		b0_err_set(em, "socket: %s", b0_strerror(r));
 		goto out;
 	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+	/*
+	 * A Unix socket whose backlog is full says EAGAIN and does not go on
+	 * connecting by itself: try again until the deadline.
+	 */
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		e = errno;
-		if (e != EINPROGRESS && e != EAGAIN) {
-			r = B0_ERR_SYS(e);
-			b0_err_set(
-			    em, "connect %s: %s", sockpath, b0_strerror(r));
-			goto out;
+		if ((e == EAGAIN || e == EINTR) && mono_ms() < deadline) {
+			struct timespec ts = {0, 10 * 1000000L};
+
+			nanosleep(&ts, NULL);
+			continue;
 		}
-		if ((r = wait_fd(fd, POLLOUT, deadline)) != 0)
-			goto io_err;
+		if (e == EINPROGRESS) {
+			socklen_t elen = sizeof(e);
+
+			if ((r = wait_fd(fd, POLLOUT, deadline)) != 0)
+				goto io_err;
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) ==
+			    -1)
+				e = errno;
+			if (e == 0)
+				break;
+		}
+		r = e == EAGAIN ? B0_ERR_TIMEOUT : B0_ERR_SYS(e);
+		b0_err_set(em, "connect %s: %s", sockpath, b0_strerror(r));
+		goto out;
 	}
 	while (off < reqlen) {
 		n = send(fd, req + off, reqlen - off, MSG_NOSIGNAL);

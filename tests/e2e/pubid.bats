@@ -259,3 +259,34 @@ jwks_kids() {
 	assert_output none
 	tun_stop quick
 }
+
+# kc ARGS...: helpers/keysclient.py from the lab, as publisher lab2.
+kc() {
+	[ -f "$T/lab2.token" ] || token_add lab2
+	in_lab timeout 20 python3 "$BATS_TEST_DIRNAME/helpers/keysclient.py" \
+	    --connect "$EDGE_IP:443" --name edge.test --ca "$T/ca.crt" \
+	    --token-file "$T/lab2.token" "$@"
+}
+
+@test "the edge: KEYS right after WELCOME, and again when asked with {}" {
+	run kc --frames 3
+	assert_success
+	[ "${lines[0]}" = "02 {}" ]
+	[[ "${lines[1]}" == "05 "* ]]
+	[ "${lines[2]}" = "${lines[1]}" ]
+	k=${lines[1]#05 }
+	c "$T/j" "$ISS/jwks.json" >"$T/edge.jwks"
+	jq -e --arg iss "$ISS" '.issuer == $iss' <<<"$k"
+	[ "$(jq -cS .keys <<<"$k")" = "$(jq -cS .keys "$T/edge.jwks")" ]
+	# No private part ever: only kty crv x y kid alg use.
+	[ "$(jq -r '[.keys[] | keys[]] | unique | join(",")' <<<"$k")" = "alg,crv,kid,kty,use,x,y" ]
+}
+
+@test "the edge refuses a KEYS from a publisher that is not {}" {
+	run kc --frames 4 --send '{"issuer":"https://evil.test","keys":[]}'
+	assert_success
+	[[ "${lines[2]}" == '09 {"code":"protocol","message":"KEYS: '* ]]
+	wait_for 5 log_has edge 'publisher lab2: bad KEYS: KEYS: '
+	run kc --frames 4 --send '[]'
+	[[ "${lines[2]}" == '09 {"code":"protocol","message":"KEYS: payload is not a JSON object"}' ]]
+}

@@ -73,6 +73,7 @@ static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static char log_last[4096]; /* the last "result=" line */
 static char log_all[65536]; /* everything, for the "never a token" check */
 static size_t log_all_len;
+static int log_last_pri; /* its priority and facility */
 static time_t fake_now;
 
 void EXPORT __syslog_chk(int pri, int flag, const char *fmt, ...)
@@ -91,11 +92,12 @@ log_line(int pri, const char *fmt, va_list ap)
 	char line[4096];
 	size_t n;
 
-	(void)pri;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	pthread_mutex_lock(&log_mu);
-	if (strstr(line, "result=") != NULL)
+	if (strstr(line, "result=") != NULL) {
 		b0_strlcpy(log_last, line, sizeof(log_last));
+		log_last_pri = pri;
+	}
 	n = strlen(line);
 	if (log_all_len + n + 2 < sizeof(log_all)) {
 		memcpy(log_all + log_all_len, line, n);
@@ -164,8 +166,7 @@ time(time_t *t)
 static char dir[PATH_MAX];    /* the test's temporary directory */
 static char sopath[PATH_MAX]; /* build/pam_b0.so */
 
-static void
-die(const char *what)
+static void __attribute__((noreturn)) die(const char *what)
 {
 	printf("Bail out! %s: %s\n", what, strerror(errno));
 	exit(1);
@@ -902,6 +903,9 @@ good_cases(void)
 	    "visitor=203.0.113.7:50122 socket=" SOCKNAME " result=success",
 	    "the log line names user, email, visitor, socket, result");
 	is_str(srv.last_req, REQUEST, "the module asks for the client's port");
+	ok((log_last_pri & LOG_FACMASK) == LOG_AUTHPRIV &&
+		LOG_PRI(log_last_pri) == LOG_INFO,
+	    "the line goes to authpriv.info");
 	free(t);
 
 	ticket_case("bob, mapped by his own rule", HDR,
@@ -1050,9 +1054,22 @@ header_cases(void)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct timespec a, b;
+		long ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
 		ticket_case(c[i].name, c[i].hdr, CLAIMS, c[i].sig, NULL,
 		    PAM_AUTH_ERR, c[i].reason);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ms = (b.tv_sec - a.tv_sec) * 1000 +
+		     (b.tv_nsec - a.tv_nsec) / 1000000;
+		if (strstr(c[i].name, "waits 2 s") != NULL)
+			ok(ms >= 1900 && ms < 6000,
+			    "an unknown kid: the file was looked at for 2 s "
+			    "(%ld ms)",
+			    ms);
+	}
 }
 
 static void
@@ -1360,10 +1377,8 @@ socket_cases(void)
 		srv_ticket(tk);
 		memset(&r, 0, sizeof(r));
 		run_pam(&r);
-		/* 8000 bytes fits the line but not b0_jwt's limit? */
-		ok(r.rc == PAM_SUCCESS || r.rc == PAM_AUTH_ERR,
-		    "a big ticket that fits the line is verified normally (%d)",
-		    r.rc);
+		expect(&r, "a 7 KiB ticket that fits the line verifies",
+		    PAM_SUCCESS, "ticket verified");
 		free(tk);
 		free(pl);
 	}
@@ -1692,6 +1707,25 @@ prompt_cases(void)
 	    PAM_AUTH_ERR, "exp");
 	free(t);
 
+	{
+		/* 5000 JSON values: more than b0_json takes. */
+		char *tpl = malloc(12000), *tk;
+		size_t k;
+
+		k = (size_t)snprintf(tpl, 12000,
+		    "{" AT_BASE ",\"email_verified\":true,\"x\":[0");
+		while (k < 10000) {
+			memcpy(tpl + k, ",0", 2);
+			k += 2;
+		}
+		memcpy(tpl + k, "]}", 3);
+		tk = access_token(tpl);
+		prompt_case("prompt: huge JSON in a 14-part token", tk,
+		    CV_PARTS, 1000, 0, NULL, NULL, PAM_AUTH_ERR,
+		    "payload: more than 4096 values");
+		free(tk);
+		free(tpl);
+	}
 	prompt_case("prompt: sshd's placeholder answer", good, CV_FIXED, 100, 0,
 	    "\b\n\r\177INCORRECT", NULL, PAM_AUTH_ERR,
 	    "sshd's placeholder answer");
@@ -1730,8 +1764,57 @@ prompt_cases(void)
 	expect(
 	    &r, "no prompt without the prompt option", PAM_IGNORE, "no ticket");
 	ok(r.cv.nprompts == 0, "nothing was asked");
+
+	/* "prompt yes" in the file does what the argument does. */
+	{
+		char text[4 * PATH_MAX];
+
+		snprintf(text, sizeof(text), conf_text, dir, dir, dir);
+		b0_strlcat(text, "prompt yes\n", sizeof(text));
+		write_file("pam_b0.conf", text, 0644);
+		memset(&r, 0, sizeof(r));
+		r.cv.mode = CV_PARTS;
+		r.cv.token = good;
+		r.cv.part = 500;
+		run_pam(&r);
+		expect(&r, "prompt yes in the configuration file", PAM_SUCCESS,
+		    "token verified");
+		write_conf();
+	}
+
+	/* IPv6: the request names the address, B0_VISITOR brackets it. */
+	memset(&r, 0, sizeof(r));
+	r.service = "b0prompt";
+	r.conn = "2001:db8::7 40001 2001:db8::1 22";
+	r.cv.mode = CV_PARTS;
+	r.cv.token = good;
+	r.cv.part = 500;
+	run_pam(&r);
+	expect(&r, "prompt: an IPv6 client", PAM_SUCCESS, "token verified");
+	is_str(srv.last_req, "ticket 2001:db8::7 40001",
+	    "IPv6: the identity socket is asked for the address as sshd gave "
+	    "it");
+	is_str(r.env_visitor, "[2001:db8::7]:40001", "IPv6: B0_VISITOR");
 	free(good);
 	free(longt);
+}
+
+/* SSH_CONNECTION from the process's environment when PAM's has none. */
+static void
+getenv_case(void)
+{
+	struct run r;
+	char *t = jws(HDR, CLAIMS, SIG_ES256);
+
+	srv_ticket(t);
+	setenv("SSH_CONNECTION", CLIENT, 1);
+	memset(&r, 0, sizeof(r));
+	r.conn = "";
+	run_pam(&r);
+	unsetenv("SSH_CONNECTION");
+	expect(&r, "SSH_CONNECTION from the process environment", PAM_SUCCESS,
+	    "ticket verified");
+	free(t);
 }
 
 static void
@@ -1780,6 +1863,48 @@ account_cases(void)
 	pam_end(h, PAM_SUCCESS);
 }
 
+/* Run a good, a refused and a misconfigured case with fd 1 and 2 caught. */
+static void
+silence_case(void)
+{
+	struct run r;
+	char p[PATH_MAX];
+	struct stat st;
+	char *t = jws(HDR, CLAIMS, SIG_ES256);
+	int fd, save1, save2;
+
+	pathf(p, sizeof(p), "stdio");
+	fflush(stdout);
+	if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    (save1 = dup(1)) == -1 || (save2 = dup(2)) == -1)
+		die("stdio");
+	dup2(fd, 1);
+	dup2(fd, 2);
+	srv_ticket(t);
+	memset(&r, 0, sizeof(r));
+	run_pam(&r);
+	memset(&r, 0, sizeof(r));
+	r.user = "bob";
+	run_pam(&r);
+	memset(&r, 0, sizeof(r));
+	r.service = "b0badarg";
+	run_pam(&r);
+	memset(&r, 0, sizeof(r));
+	r.service = "b0prompt";
+	r.conn = "";
+	r.cv.mode = CV_FIXED;
+	r.cv.fixed = "junk";
+	run_pam(&r);
+	dup2(save1, 1);
+	dup2(save2, 2);
+	close(save1);
+	close(save2);
+	close(fd);
+	ok(stat(p, &st) == 0 && st.st_size == 0,
+	    "the module writes nothing to stdout or stderr");
+	free(t);
+}
+
 static void
 manners_cases(void)
 {
@@ -1824,6 +1949,19 @@ manners_cases(void)
 			pclose(f);
 	}
 	ok(strncmp(line, "0", 1) == 0, "the module does not link libcurl");
+	/* Mutable globals live in .data or .bss; crt's own are fine. */
+	snprintf(cmd, sizeof(cmd),
+	    "objdump -t %s | awk '$4 == \".data\" || $4 == \".bss\"' | "
+	    "grep -v -e completed.0 -e __TMC_END__ -e __dso_handle | wc -l",
+	    sopath);
+	f = popen(cmd, "r");
+	if (f == NULL || fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	if (f != NULL)
+		pclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	ok(strcmp(line, "0") == 0,
+	    "no mutable global variables in the module (.data/.bss): %s", line);
 	dl = dlopen(sopath, RTLD_NOW | RTLD_LOCAL);
 	ok(dl != NULL, "dlopen(RTLD_NOW) resolves everything");
 	if (dl != NULL)
@@ -1984,6 +2122,7 @@ main(int argc, char **argv)
 	} else {
 		good_cases();
 		debug_case();
+		getenv_case();
 		header_cases();
 		signature_cases();
 		claim_cases();
@@ -1992,6 +2131,7 @@ main(int argc, char **argv)
 		file_cases();
 		prompt_cases();
 		account_cases();
+		silence_case();
 		manners_cases();
 		rc = 0;
 	}
