@@ -161,9 +161,12 @@ direct_ssh() {
 	assert_failure
 	refute_output alice
 	wait_for 5 syslog_has 'pam_b0.*user=alice email=bob@example\.com .*socket=r1-lab1\.edge\.test result=perm-denied reason="[^"]*bob@example\.com may log in as bob only'
-	! syslog_has 'pam_b0.*user=alice .*result=success'
+	run ! syslog_has 'pam_b0.*user=alice .*result=success'
 	grep -qE 'Failed keyboard-interactive/pam for alice from 127\.0\.0\.1 ' "$T/sshd.log"
-	! grep -q 'Accepted .* for alice' "$T/sshd.log"
+	run ! grep -q 'Accepted .* for alice' "$T/sshd.log"
+	# "sufficient": the refusal did not end the attempt; pam_unix asked
+	# for alice's password (and got none).
+	syslog_has 'pam_unix\(sshd:auth\): authentication failure;.* user=alice'
 	run --separate-stderr b0ssh bob bob 'id -un'
 	assert_success
 	assert_output bob
@@ -177,11 +180,32 @@ direct_ssh() {
 	# pam_b0 stepped aside (no ticket); pam_unix asked for a password
 	# nobody gave.
 	wait_for 5 syslog_has 'pam_b0.*user=alice .*result=ignore reason="[^"]*no ticket'
-	! syslog_has 'pam_b0.*result=success'
+	run ! syslog_has 'pam_b0.*result=success'
 	grep -qE 'Failed keyboard-interactive/pam for alice from 10\.77\.1\.2 ' "$T/sshd.log"
-	! grep -q 'Accepted' "$T/sshd.log"
+	run ! grep -q 'Accepted' "$T/sshd.log"
 	# b0-publish was asked and had nothing for that address.
 	log_has pub 'ticket-socket: ticket 10\.77\.1\.2 [0-9]+: none$'
+}
+
+@test "with [success=done ignore=ignore default=die] a refused ticket ends the attempt; no ticket still falls through" {
+	PAM_CONTROL="[success=done ignore=ignore default=die]" pamsshd_pam_line
+	grep -qF 'auth [success=done ignore=ignore default=die] ' "$T/pamd/sshd"
+	proxy_login bob
+	run --separate-stderr b0ssh bob alice 'id -un'
+	assert_failure
+	refute_output alice
+	wait_for 5 syslog_has 'pam_b0.*user=alice email=bob@example\.com .*result=perm-denied '
+	grep -qE 'Failed keyboard-interactive/pam for alice from 127\.0\.0\.1 ' "$T/sshd.log"
+	# The rest of the stack never ran: nobody asked for a password.
+	run ! syslog_has 'pam_unix\(sshd:auth\)'
+	run --separate-stderr b0ssh bob bob 'id -un'
+	assert_success
+	assert_output bob
+	# A connection past b0: pam_b0 steps aside, pam_unix decides.
+	run --separate-stderr direct_ssh alice 'id -un'
+	assert_failure
+	wait_for 5 syslog_has 'pam_b0.*user=alice .*result=ignore reason="[^"]*no ticket'
+	syslog_has 'pam_unix\(sshd:auth\): authentication failure;.* user=alice'
 }
 
 # lab_ssh_askpass CMD...: alice's ssh from the lab straight to sshd, with
@@ -214,7 +238,7 @@ lab_ssh_askpass() {
 	grep -qx '(alice@10\.77\.1\.2) b0-token part 1: ' "$T/askpass.prompts"
 	[[ "$stderr" == *"b0-proxy: askpass: the host 10.77.1.2 is no configured edge nor under one"* ]]
 	wait_for 5 syslog_has 'pam_b0.*user=alice .*result=auth-error reason="token: '
-	! syslog_has 'pam_b0.*result=success'
+	run ! syslog_has 'pam_b0.*result=success'
 	# Named as the socket (HostKeyAlias puts that name in the prompt), it
 	# gets alice's token, in parts, and the token is the login.
 	EXTRA=(-o HostKeyAlias=r1-lab1.edge.test)

@@ -15,7 +15,8 @@
 #                       "pub")
 #   pamsshd_pam_line [ARG...]
 #                       rewrite the pam_b0 line of $T/pamd/sshd with these
-#                       module arguments (sshd reads the stack on every
+#                       module arguments and the control PAM_CONTROL
+#                       [sufficient] (sshd reads the stack on every
 #                       connection)
 #   pamsshd_start       the syslog listener (lines in $T/syslog.log), then
 #                       sshd -D -E $T/sshd.log in the lab; waits for port 22
@@ -79,7 +80,7 @@ pamsshd_files() {
 }
 
 pamsshd_pam_line() {
-	local line="auth sufficient $B0_BUILD/pam_b0.so conf=$T/etc/b0/pam_b0.conf"
+	local line="auth ${PAM_CONTROL:-sufficient} $B0_BUILD/pam_b0.so conf=$T/etc/b0/pam_b0.conf"
 	[ $# -gt 0 ] && line="$line $*"
 	{
 		grep -v 'pam_b0\.so' /etc/pam.d/sshd |
