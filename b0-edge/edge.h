@@ -175,6 +175,8 @@ struct session *session_find_id(struct edge *e, const char *id);
 void sessions_check_tokens(struct edge *e);
 int session_take_idle(struct session *s, struct pconn **pcp);
 void session_ask_pool(struct session *s);
+/* KEYS (docs/pam.md) to every publisher: the edge's key set changed. */
+void sessions_send_keys(struct edge *e);
 void esock_free(struct esock *k);
 
 /* visitor.c: public tcp ports and streams. */

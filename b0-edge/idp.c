@@ -100,6 +100,8 @@ struct idp {
 	struct b0_buf scratch; /* a redirect's Location, per request */
 	char port_suffix[8];   /* ":PORT" of the issuer, "" for 443 */
 	char csp_hosts[300];   /* form-action: https, any socket host, port */
+	struct b0_buf jwks;    /* the published keys, for KEYS frames */
+	uint64_t jwks_gen;     /* bumped when jwks changes */
 };
 
 static int64_t
@@ -116,6 +118,8 @@ mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+static int jwks_update(struct idp *idp);
 
 /* Tokens signed by an older key may live this long after a rotation. */
 static int64_t
@@ -2559,6 +2563,7 @@ idp_new(struct edge *e, struct idp **ip, struct b0_errmsg *em)
 		return B0_ERR_ALLOC;
 	TAILQ_INIT(&idp->upcbs);
 	b0_buf_init(&idp->scratch, 8192);
+	b0_buf_init(&idp->jwks, B0_JWKS_MAX_BYTES);
 	b0_buf_set_secret(&idp->scratch);
 	idp->e = e;
 	idp->log = &e->log;
@@ -2592,6 +2597,7 @@ idp_new(struct edge *e, struct idp **ip, struct b0_errmsg *em)
 		goto out;
 	}
 	state_user_leave(switched);
+	(void)jwks_update(idp);
 	if ((r = upstreams_new(e->loop, c, idp->issuer, &idp->up, em)) != 0)
 		goto out;
 	b0_info(idp->log,
@@ -2641,8 +2647,46 @@ idp_free(struct idp *idp)
 	users_free(idp->users);
 	keys_free(idp->keys);
 	b0_buf_cleanup(&idp->scratch);
+	b0_buf_cleanup(&idp->jwks);
 	OPENSSL_cleanse(idp, sizeof(*idp));
 	free(idp);
+}
+
+/*
+ * Rewrite the published keys; 1 if they changed (the generation moved),
+ * else 0.  On error the old text is kept.
+ */
+static int
+jwks_update(struct idp *idp)
+{
+	struct b0_buf nb;
+	int changed = 0;
+
+	b0_buf_init(&nb, B0_JWKS_MAX_BYTES);
+	if (keys_write_jwks(idp->keys, now_s(), retain_s(idp), &nb) != 0) {
+		b0_error(idp->log, "cannot write the key set");
+	} else if (b0_buf_len(&nb) != b0_buf_len(&idp->jwks) ||
+		   memcmp(b0_buf_ptr(&nb), b0_buf_ptr(&idp->jwks),
+		       b0_buf_len(&nb)) != 0) {
+		b0_buf_reset(&idp->jwks);
+		if (b0_buf_put(&idp->jwks, b0_buf_ptr(&nb), b0_buf_len(&nb)) ==
+		    0) {
+			idp->jwks_gen++;
+			changed = 1;
+		}
+	}
+	b0_buf_cleanup(&nb);
+	return changed;
+}
+
+uint64_t
+idp_jwks(const struct idp *idp, const char **jsonp, size_t *lenp)
+{
+	*jsonp = b0_buf_len(&idp->jwks) > 0
+		     ? (const char *)b0_buf_ptr(&idp->jwks)
+		     : NULL;
+	*lenp = b0_buf_len(&idp->jwks);
+	return idp->jwks_gen;
 }
 
 void
@@ -2671,6 +2715,8 @@ idp_tick(struct idp *idp)
 	else if (r < 0)
 		b0_error(idp->log, "reading users: %s (keeping the old ones)",
 		    b0_err_text(&em, r));
+	if (jwks_update(idp))
+		sessions_send_keys(idp->e);
 }
 
 void

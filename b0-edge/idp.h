@@ -38,6 +38,15 @@ void idp_tick(struct idp *idp);
  */
 void idp_reload(struct idp *idp, struct edge *e);
 
+/*
+ * idp_jwks(idp, jsonp, lenp): the published keys as /jwks.json serves
+ * them ({"keys":[...]}, borrowed until the next idp_tick()) and their
+ * generation, which idp_tick() bumps when the set changes (a `key
+ * rotate`, an older key no longer published); it then calls
+ * sessions_send_keys().  *jsonp is NULL if the set could not be written.
+ */
+uint64_t idp_jwks(const struct idp *idp, const char **jsonp, size_t *lenp);
+
 /* The issuer string, borrowed while idp lives. */
 const char *idp_issuer(const struct idp *idp);
 

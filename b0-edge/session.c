@@ -14,6 +14,7 @@
 #include "b0_b64.h"
 #include "b0_str.h"
 #include "edge.h"
+#include "idp.h"
 #include "policy.h"
 #include "hauth.h"
 #include "hproxy.h"
@@ -325,6 +326,66 @@ session_end(struct session *s, const char *why, int cut_streams)
 		sessions_retry(e, publisher);
 }
 
+/*
+ * KEYS (docs/pam.md): the edge's issuer and published keys, queued on s's
+ * control channel.  An edge without an identity provider sends none.
+ */
+static int
+session_send_keys(struct session *s)
+{
+	const char *json;
+	size_t len;
+	int r;
+
+	if (s->e->idp == NULL)
+		return 0;
+	(void)idp_jwks(s->e->idp, &json, &len);
+	if (json == NULL)
+		return 0;
+	if ((r = b0_msg_keys_frame(b0_chan_out(s->ctl->chan),
+		 idp_issuer(s->e->idp), json, len)) != 0) {
+		b0_error(&s->e->log, "publisher %s: cannot send KEYS: %s",
+		    s->publisher, b0_strerror(r));
+		return r;
+	}
+	b0_chan_flush(s->ctl->chan);
+	return 0;
+}
+
+void
+sessions_send_keys(struct edge *e)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &e->sessions, entry)
+	{
+		if (session_send_keys(s) == 0)
+			b0_debug(&e->log, "publisher %s: new keys sent",
+			    s->publisher);
+	}
+}
+
+/* P->E KEYS: a publisher asks for the keys (a kid it does not know). */
+static int
+on_keys(struct pconn *pc, const uint8_t *p, size_t len)
+{
+	struct b0_msg_keys m;
+	struct b0_errmsg em;
+	int r;
+
+	if ((r = b0_msg_keys_decode(p, len, &m, &em)) != 0 || !m.request) {
+		b0_msg_keys_cleanup(&m);
+		if (r == 0)
+			b0_err_set(&em, "KEYS: a publisher sends only {}");
+		b0_notice(&pc->e->log, "%s publisher %s: bad KEYS: %s",
+		    pc->peer, pc->s->publisher, em.text);
+		return refuse(pc, "protocol", em.text);
+	}
+	b0_debug(
+	    &pc->e->log, "publisher %s asked for the keys", pc->s->publisher);
+	return session_send_keys(pc->s);
+}
+
 static int
 on_hello(struct pconn *pc, const uint8_t *p, size_t len)
 {
@@ -414,6 +475,7 @@ on_hello(struct pconn *pc, const uint8_t *p, size_t len)
 	if (r != 0)
 		return r;
 	b0_chan_flush(pc->chan);
+	(void)session_send_keys(s); /* logged; the tunnel works without */
 	b0_timer_set(e->loop, &s->hb, e->conf->heartbeat_ms, heartbeat, s);
 	b0_notice(&e->log, "publisher %s connected from %s (session %s, %s)",
 	    name, pc->peer, s->id, h.agent[0] ? h.agent : "unknown agent");
@@ -808,6 +870,8 @@ pconn_frame(
 	case PC_CONTROL:
 		if (type == B0_F_REGISTER)
 			return on_register(pc, p, len);
+		if (type == B0_F_KEYS)
+			return on_keys(pc, p, len);
 		if (type == B0_F_PING)
 			return b0_chan_send(pc->chan, B0_F_PONG, p, len);
 		if (type == B0_F_PONG)

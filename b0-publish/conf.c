@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <crypt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,9 @@ enum {
 	OP_CONTROL,
 	OP_USER,
 	OP_LOG_LEVEL,
+	OP_JWKS_FILE,
+	OP_TICKET_SOCKET,
+	OP_TICKET_GROUP,
 	OP_MAX
 };
 
@@ -47,6 +51,9 @@ static const struct b0_conf_keyword keywords[] = {
     {"control-socket", OP_CONTROL, 1, 1, 0},
     {"user", OP_USER, 1, 1, 0},
     {"log-level", OP_LOG_LEVEL, 1, 1, 0},
+    {"jwks-file", OP_JWKS_FILE, 1, 1, 0},
+    {"ticket-socket", OP_TICKET_SOCKET, 1, 1, 0},
+    {"ticket-group", OP_TICKET_GROUP, 1, 1, 0},
 };
 
 struct pub_conf *
@@ -58,6 +65,11 @@ pub_conf_new(void)
 		return NULL;
 	c->pool = 4;
 	c->log_level = B0_LOG_INFO;
+	if ((c->jwks_file = strdup(PUB_JWKS_DEFAULT)) == NULL ||
+	    (c->ticket_socket = strdup(PUB_TICKETS_DEFAULT)) == NULL) {
+		pub_conf_free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -76,6 +88,9 @@ pub_conf_free(struct pub_conf *c)
 	pub_socks_free(c->socks, c->nsocks);
 	free(c->control_socket);
 	free(c->user);
+	free(c->jwks_file);
+	free(c->ticket_socket);
+	free(c->ticket_group);
 	free(c);
 }
 
@@ -273,6 +288,40 @@ sock_tls_name(struct pub_socket *s)
 		n = sizeof(s->tls_name) - 1;
 	memcpy(s->tls_name, s->host, n);
 	s->tls_name[n] = '\0';
+}
+
+/* jwks-file and ticket-socket: an absolute path, or "none" (off). */
+static int
+conf_path_or_none(
+    const struct b0_conf_line *l, char **out, struct b0_errmsg *em)
+{
+	if (strcmp(l->argv[1], "none") == 0) {
+		free(*out);
+		*out = NULL;
+		return 0;
+	}
+	if (l->argv[1][0] != '/' || l->argv[1][strlen(l->argv[1]) - 1] == '/')
+		return b0_conf_error(em, l,
+		    "%s: \"%s\" is not an absolute path to a file (or none)",
+		    l->argv[0], l->argv[1]);
+	return b0_conf_strdup(l, 1, out, em);
+}
+
+/* ticket-group: a group that exists; its gid into *gidp. */
+static int
+conf_group(
+    const struct b0_conf_line *l, char **out, gid_t *gidp, struct b0_errmsg *em)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+	int e;
+
+	if ((e = getgrnam_r(l->argv[1], &gr, buf, sizeof(buf), &res)) != 0 ||
+	    res == NULL)
+		return b0_conf_error(em, l, "ticket-group: no group \"%s\"%s%s",
+		    l->argv[1], e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
+	*gidp = gr.gr_gid;
+	return b0_conf_strdup(l, 1, out, em);
 }
 
 int
@@ -549,6 +598,16 @@ pub_conf_load(const char *path, struct pub_conf **cp, struct b0_errmsg *em)
 			break;
 		case OP_LOG_LEVEL:
 			r = b0_conf_log_level(&l, 1, &c->log_level, em);
+			break;
+		case OP_JWKS_FILE:
+			r = conf_path_or_none(&l, &c->jwks_file, em);
+			break;
+		case OP_TICKET_SOCKET:
+			r = conf_path_or_none(&l, &c->ticket_socket, em);
+			break;
+		case OP_TICKET_GROUP:
+			r = conf_group(
+			    &l, &c->ticket_group, &c->ticket_gid, em);
 			break;
 		}
 		if (r != 0)

@@ -5,6 +5,7 @@
 #define PUB_CONF_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <stdint.h>
 
@@ -13,6 +14,8 @@
 #include "b0_proto.h"
 
 #define PUB_CONF_DEFAULT "/etc/b0/publish.conf"
+#define PUB_JWKS_DEFAULT "/var/lib/b0-publish/jwks.json"
+#define PUB_TICKETS_DEFAULT "/run/b0-publish/tickets.sock"
 
 struct b0_tls_ctx;
 
@@ -57,6 +60,11 @@ struct pub_conf {
 	char *control_socket;
 	char *user;
 	enum b0_log_level log_level;
+	/* docs/pam.md; NULL: "none" (off) */
+	char *jwks_file;     /* jwks-file */
+	char *ticket_socket; /* ticket-socket */
+	char *ticket_group;  /* ticket-group; NULL: none */
+	gid_t ticket_gid;
 };
 
 /*

@@ -4,6 +4,7 @@
  * channels, each of which becomes a stream to a local target when the edge
  * sends OPEN.
  */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +338,10 @@ ctl_frame(
 		return b0_chan_send(c, B0_F_PONG, m, len);
 	case B0_F_PONG:
 		return 0;
+	case B0_F_KEYS:
+		if (p->state < P_REGISTER)
+			break;
+		return ident_keys(p, m, len);
 	case B0_F_ERROR:
 		if (b0_msg_error_decode(m, len, &err, &em) != 0)
 			return B0_ERR_PROTOCOL;
@@ -645,6 +650,8 @@ on_open(struct dchan *dc, const uint8_t *m, size_t len)
 		OPENSSL_cleanse(&o, sizeof(o));
 		return B0_ERR_ALLOC;
 	}
+	if (o.ticket[0] != '\0')
+		ident_check_ticket(p, o.ticket);
 	OPENSSL_cleanse(o.ticket, sizeof(o.ticket));
 	TAILQ_REMOVE(&p->idle, dc, entry);
 	p->nidle--;
@@ -819,6 +826,13 @@ unregister_timeout(struct b0_loop *loop, void *cookie)
 	p->done = 1;
 }
 
+/* Both NULL, or the same string. */
+static int
+str_eq(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 static void
 reload(struct pub *p)
 {
@@ -845,6 +859,11 @@ reload(struct pub *p)
 	    reconnect ? "reload: the edge changed; restart "
 			"b0-publish to move to it"
 		      : "reload: configuration reloaded");
+	if (!str_eq(nc->jwks_file, p->conf->jwks_file) ||
+	    !str_eq(nc->ticket_socket, p->conf->ticket_socket) ||
+	    !str_eq(nc->ticket_group, p->conf->ticket_group))
+		b0_warn(&p->log, "reload: jwks-file, ticket-socket and "
+				 "ticket-group change on a restart only");
 	/* Edge, TLS and token settings need a restart; take the sockets. */
 	pub_socks_free(p->conf->socks, p->conf->nsocks);
 	p->conf->socks = nc->socks;
@@ -918,6 +937,8 @@ teardown(struct pub *p)
 	if (p->sigfd != -1)
 		close(p->sigfd);
 	b0_msg_socks_cleanup(&p->registered);
+	ident_free(p->ident);
+	p->ident = NULL;
 	tickets_cleanup(&p->tickets);
 	b0_tls_ctx_free(p->tls);
 	free(p->cctx.scratch);
@@ -970,6 +991,65 @@ start_httpd(struct pub *p, struct b0_errmsg *em)
 	return 0;
 }
 
+/*
+ * A quick share (b0-publish connect) keeps its JWKS file and identity
+ * socket in $XDG_RUNTIME_DIR/b0-publish, apart from the daemon's (which
+ * may be running), or has none without XDG_RUNTIME_DIR.  Not root: only
+ * that user (and root) may ask; pam_b0 trusts root's files only.
+ */
+static int
+connect_paths(struct pub_conf *c)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char path[PATH_MAX];
+
+	free(c->jwks_file);
+	free(c->ticket_socket);
+	free(c->ticket_group);
+	c->jwks_file = c->ticket_socket = c->ticket_group = NULL;
+	if (xdg == NULL || xdg[0] != '/')
+		return 0;
+	snprintf(path, sizeof(path), "%s/b0-publish/jwks.json", xdg);
+	if ((c->jwks_file = strdup(path)) == NULL)
+		return B0_ERR_ALLOC;
+	snprintf(path, sizeof(path), "%s/b0-publish/tickets.sock", xdg);
+	if ((c->ticket_socket = strdup(path)) == NULL)
+		return B0_ERR_ALLOC;
+	return 0;
+}
+
+/*
+ * The JWKS file and the identity socket, before privileges are dropped.
+ * The daemon fails without them; a quick share goes on without.
+ */
+static int
+open_ident(struct pub *p, struct b0_errmsg *em)
+{
+	struct pub_conf *c = p->conf;
+	int r;
+
+	if (p->connect_mode && (r = connect_paths(c)) != 0)
+		return r;
+	if ((r = ident_open(p, p->connect_mode && geteuid() != 0, em)) == 0) {
+		if (p->connect_mode && c->ticket_socket == NULL)
+			b0_notice(&p->log,
+			    "no XDG_RUNTIME_DIR: no identity socket and no "
+			    "JWKS file for this share");
+		return 0;
+	}
+	if (!p->connect_mode)
+		return r;
+	b0_warn(&p->log, "%s; going on without an identity socket",
+	    b0_err_text(em, r));
+	b0_err_clear(em);
+	ident_free(p->ident);
+	p->ident = NULL;
+	free(c->jwks_file);
+	free(c->ticket_socket);
+	c->jwks_file = c->ticket_socket = NULL;
+	return ident_open(p, 0, em);
+}
+
 int
 pub_run(struct pub_conf *conf, int connect_mode, int ready_fd)
 {
@@ -1010,6 +1090,8 @@ pub_run(struct pub_conf *conf, int connect_mode, int ready_fd)
 	if (conf->control_socket != NULL &&
 	    (r = b0_ctl_listen(p.loop, conf->control_socket, 0660,
 		 pub_ctl_handler, &p, &p.ctlsock, &em)) != 0)
+		goto fail;
+	if ((r = open_ident(&p, &em)) != 0)
 		goto fail;
 	if ((r = b0_daemon_drop(conf->user, &em)) != 0 ||
 	    (r = b0_daemon_signalfd(sigs, 3, &p.sigfd)) != 0 ||

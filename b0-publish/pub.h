@@ -23,6 +23,7 @@
 #include "conf.h"
 
 struct pub;
+struct ident;
 
 enum dial_purpose { DIAL_CONTROL, DIAL_DATA };
 
@@ -42,7 +43,9 @@ struct dial {
 /* A connection ticket, kept while the stream's target connection lives. */
 struct ticket {
 	char local[B0_ADDR_SIZE]; /* our end of the target connection */
-	uint16_t port;		  /* its port: the key */
+	uint8_t ip[16];		  /* its address: 4 bytes for IPv4 ... */
+	size_t iplen;		  /* ... (also v4-mapped IPv6), else 16 */
+	uint16_t port;		  /* its port */
 	char *jwt;		  /* secret: wiped when dropped, never logged */
 	TAILQ_ENTRY(ticket) entry;
 };
@@ -113,6 +116,7 @@ struct pub {
 	struct dchan_q idle, busy;
 	unsigned nidle, nbusy;
 	struct tickets tickets;
+	struct ident *ident; /* the JWKS file and the identity socket */
 
 	struct httpd *httpd; /* connect --httpserver */
 	struct b0_ctl *ctlsock;
@@ -138,13 +142,16 @@ int pub_run(struct pub_conf *conf, int connect_mode, int ready_fd);
  * address and port of the connected socket fd; *tkp is the entry (owned by
  * ts; drop it with tickets_del()).  Returns 0, B0_ERR_SYS(errno),
  * B0_ERR_UNSUPPORTED (not IPv4 or IPv6) or B0_ERR_ALLOC.
- * tickets_get(ts, port): the ticket of the connection from local port
- * port, borrowed until its entry is dropped, or NULL.
+ * tickets_get(ts, ip, iplen, port): the ticket of the connection from
+ * local address ip (iplen 4: IPv4, 16: IPv6; a v4-mapped IPv6 address
+ * matches its IPv4 form) and port, borrowed until its entry is dropped, or
+ * NULL.
  */
 void tickets_init(struct tickets *ts);
 int tickets_put(
     struct tickets *ts, int fd, const char *jwt, struct ticket **tkp);
-const char *tickets_get(const struct tickets *ts, uint16_t port);
+const char *tickets_get(
+    const struct tickets *ts, const uint8_t *ip, size_t iplen, uint16_t port);
 void tickets_del(struct tickets *ts, struct ticket *tk);
 void tickets_cleanup(struct tickets *ts);
 
@@ -165,6 +172,22 @@ void httpd_addr(
     const struct httpd *h, struct sockaddr_storage *ss, socklen_t *lenp);
 void httpd_free(struct httpd *h);
 int httpd_main(const char *dir, const char *listen, int ready_fd);
+
+/*
+ * ident.c: the JWKS file and the identity socket (docs/pam.md).
+ * ident_open(p, self_ok, em): open p->conf->jwks_file and bind
+ * p->conf->ticket_socket (either may be NULL: off), before privileges are
+ * dropped; p->ident is set even on error (ident_free() it).  self_ok: our
+ * own uid may query too (b0-publish connect as a user).
+ * ident_keys(p, m, len): an E->P KEYS frame: keep the keys, rewrite the
+ * file.  Returns 0 or B0_ERR_PROTOCOL.
+ * ident_check_ticket(p, ticket): an OPEN carried ticket: if its kid is not
+ * among the keys, ask the edge for them (at most once per 10 s).
+ */
+int ident_open(struct pub *p, int self_ok, struct b0_errmsg *em);
+int ident_keys(struct pub *p, const uint8_t *m, size_t len);
+void ident_check_ticket(struct pub *p, const char *ticket);
+void ident_free(struct ident *id);
 
 /* ls.c: the control socket and the table of published sockets. */
 int pub_ctl_handler(

@@ -23,6 +23,19 @@
 #include "b0_str.h"
 #include "pub.h"
 
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) becomes its IPv4 form. */
+static void
+normalize(uint8_t *ip, size_t *lenp)
+{
+	static const uint8_t mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (*lenp == 16 && memcmp(ip, mapped, 12) == 0) {
+		memmove(ip, ip + 12, 4);
+		*lenp = 4;
+	}
+}
+
 void
 tickets_init(struct tickets *ts)
 {
@@ -55,6 +68,14 @@ tickets_put(struct tickets *ts, int fd, const char *jwt, struct ticket **tkp)
 		return B0_ERR_ALLOC;
 	}
 	b0_strlcpy(tk->local, addr, sizeof(tk->local));
+	if (ss.ss_family == AF_INET) {
+		memcpy(tk->ip, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		tk->iplen = 4;
+	} else {
+		memcpy(tk->ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		tk->iplen = 16;
+		normalize(tk->ip, &tk->iplen);
+	}
 	tk->port = port;
 	TAILQ_INSERT_TAIL(&ts->q, tk, entry);
 	ts->n++;
@@ -63,14 +84,21 @@ tickets_put(struct tickets *ts, int fd, const char *jwt, struct ticket **tkp)
 }
 
 const char *
-tickets_get(const struct tickets *ts, uint16_t port)
+tickets_get(
+    const struct tickets *ts, const uint8_t *ip, size_t iplen, uint16_t port)
 {
 	const struct ticket *tk;
+	uint8_t want[16];
 
+	if (iplen != 4 && iplen != 16)
+		return NULL;
+	memcpy(want, ip, iplen);
+	normalize(want, &iplen);
 	/* The newest: a port is reused only after its connection ended. */
 	TAILQ_FOREACH_REVERSE(tk, &ts->q, ticket_q, entry)
 	{
-		if (tk->port == port)
+		if (tk->port == port && tk->iplen == iplen &&
+		    memcmp(tk->ip, want, iplen) == 0)
 			return tk->jwt;
 	}
 	return NULL;

@@ -8,9 +8,12 @@
 #include <string.h>
 
 #include "b0_json.h"
+#include "b0_jwk.h"
 #include "b0_jsonw.h"
 #include "b0_proto.h"
 #include "b0_utf8.h"
+
+#define B0_PROTO_KEYS_MAX (64 * 1024)
 
 static const struct {
 	uint8_t type;
@@ -21,6 +24,7 @@ static const struct {
     {B0_F_WELCOME, "WELCOME", 16 * 1024},
     {B0_F_REGISTER, "REGISTER", 256 * 1024},
     {B0_F_REGISTERED, "REGISTERED", 256 * 1024},
+    {B0_F_KEYS, "KEYS", B0_PROTO_KEYS_MAX},
     {B0_F_PING, "PING", 64},
     {B0_F_PONG, "PONG", 64},
     {B0_F_POOL, "POOL", 1024},
@@ -931,4 +935,115 @@ b0_msg_rst_frame(struct b0_buf *out, const char *reason)
 	b0_jsonw_str(&w, text);
 	b0_jsonw_obj_end(&w);
 	return enc_finish(out, B0_F_RST, &w, &json);
+}
+
+/* KEYS (docs/pam.md). */
+
+void
+b0_msg_keys_cleanup(struct b0_msg_keys *m)
+{
+	free(m->keys);
+	m->keys = NULL;
+	m->keys_len = 0;
+	b0_jwks_free(m->set);
+	m->set = NULL;
+}
+
+/* The keys of set as a JSON array, written by b0_jwk_write(). */
+static void
+keys_write_array(struct b0_jsonw *w, const struct b0_jwks *set, int *rp)
+{
+	const struct b0_jwk *k;
+	size_t i;
+
+	b0_jsonw_arr_begin(w);
+	for (i = 0; (k = b0_jwks_get(set, i)) != NULL; i++) {
+		if (*rp == 0)
+			*rp = b0_jwk_write(w, b0_jwk_pkey(k), b0_jwk_kid(k));
+	}
+	b0_jsonw_arr_end(w);
+}
+
+int
+b0_msg_keys_decode(
+    const void *p, size_t len, struct b0_msg_keys *m, struct b0_errmsg *em)
+{
+	struct b0_errmsg kem;
+	struct b0_buf arr;
+	struct b0_jsonw w;
+	struct dec d;
+	int v, r;
+
+	memset(m, 0, sizeof(*m));
+	b0_buf_init(&arr, B0_PROTO_KEYS_MAX);
+	if ((r = dec_open(&d, "KEYS", p, len, em)) != 0)
+		return r;
+	if (b0_json_obj_get(d.j, 0, "issuer", &v) == B0_ERR_NOT_FOUND &&
+	    b0_json_obj_get(d.j, 0, "keys", &v) == B0_ERR_NOT_FOUND) {
+		m->request = 1;
+		r = 0;
+		goto out;
+	}
+	if ((r = dec_str(&d, 0, "", "issuer", 1, m->issuer, sizeof(m->issuer),
+		 ok_word)) != 0)
+		goto out;
+	r = B0_ERR_PROTOCOL;
+	if (b0_json_obj_get(d.j, 0, "keys", &v) != 0 ||
+	    b0_json_type(d.j, v) != B0_JSON_ARRAY) {
+		b0_err_set(em, "KEYS: keys is missing or not an array");
+		goto out;
+	}
+	b0_err_clear(&kem);
+	if ((r = b0_jwks_parse(p, len, &m->set, &kem)) != 0) {
+		b0_err_set(em, "KEYS: %s", b0_err_text(&kem, r));
+		r = r == B0_ERR_ALLOC ? r : B0_ERR_PROTOCOL;
+		goto out;
+	}
+	b0_jsonw_init(&w, &arr);
+	keys_write_array(&w, m->set, &r);
+	if (r == 0)
+		r = b0_jsonw_finish(&w);
+	if (r == 0)
+		r = b0_buf_dup_cstr(&arr, &m->keys);
+	if (r != 0) {
+		b0_err_set(
+		    em, "KEYS: cannot rewrite the keys: %s", b0_strerror(r));
+		goto out;
+	}
+	m->keys_len = b0_buf_len(&arr);
+out:
+	if (r != 0)
+		b0_msg_keys_cleanup(m);
+	b0_buf_cleanup(&arr);
+	dec_close(&d);
+	return r;
+}
+
+int
+b0_msg_keys_frame(
+    struct b0_buf *out, const char *issuer, const char *jwks, size_t jwks_len)
+{
+	struct b0_jwks *set = NULL;
+	struct b0_buf json;
+	struct b0_jsonw w;
+	int r = 0;
+
+	if (issuer == NULL)
+		return b0_proto_frame(out, B0_F_KEYS, "{}", 2);
+	if ((r = b0_jwks_parse(jwks, jwks_len, &set, NULL)) != 0)
+		return r;
+	b0_buf_init(&json, B0_PROTO_KEYS_MAX);
+	b0_jsonw_init(&w, &json);
+	b0_jsonw_obj_begin(&w);
+	b0_jsonw_key(&w, "issuer");
+	b0_jsonw_str(&w, issuer);
+	b0_jsonw_key(&w, "keys");
+	keys_write_array(&w, set, &r);
+	b0_jsonw_obj_end(&w);
+	b0_jwks_free(set);
+	if (r != 0) {
+		b0_buf_cleanup(&json);
+		return r;
+	}
+	return enc_finish(out, B0_F_KEYS, &w, &json);
 }

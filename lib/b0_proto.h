@@ -50,6 +50,7 @@ enum b0_frame_type {
 #define B0_ADDR_SIZE 80	    /* "[v6]:port" */
 #define B0_MAX_SOCKETS 256  /* per REGISTER */
 #define B0_TICKET_SIZE 4097 /* a connection ticket (compact JWS) */
+#define B0_ISSUER_SIZE 512  /* the edge's issuer (KEYS) */
 
 /*
  * b0_proto_check_hdr(hdr, typep, lenp, em):
@@ -206,6 +207,39 @@ int b0_msg_open_frame(struct b0_buf *out, const struct b0_msg_open *m);
  * segments (no padding) separated by '.'.
  */
 int b0_proto_jws_valid(const char *s);
+
+/*
+ * KEYS (docs/pam.md), both directions on the control channel.  P->E "{}"
+ * asks for the keys: decoded as request = 1, keys and set NULL.  E->P
+ * {"issuer":..., "keys":[JWK, ...]}: issuer is the edge's issuer string
+ * (printable ASCII, no spaces); keys is the "keys" array as JSON text
+ * ("[{...}, ...]", NUL-terminated, keys_len bytes), rewritten from the
+ * validated set (b0_jwks_parse(), then b0_jwk_write() per key) so that it
+ * holds public keys only; set is the same keys for lookups by kid.  keys
+ * and set are owned: b0_msg_keys_cleanup().
+ */
+struct b0_msg_keys {
+	int request;
+	char issuer[B0_ISSUER_SIZE];
+	char *keys;
+	size_t keys_len;
+	struct b0_jwks *set;
+};
+
+/*
+ * b0_msg_keys_decode(p, len, m, em): as the other decoders; a key set that
+ * b0_jwks_parse() refuses is B0_ERR_PROTOCOL with em naming the key.
+ * b0_msg_keys_frame(out, issuer, jwks, jwks_len): append a KEYS frame:
+ * issuer NULL for the request "{}"; else jwks is a JWKS document
+ * ({"keys":[...]}, as the edge serves at /jwks.json), checked with
+ * b0_jwks_parse() (B0_ERR_FORMAT, B0_ERR_KEY... if it does not pass) and
+ * written after the issuer.
+ */
+int b0_msg_keys_decode(
+    const void *p, size_t len, struct b0_msg_keys *m, struct b0_errmsg *em);
+int b0_msg_keys_frame(
+    struct b0_buf *out, const char *issuer, const char *jwks, size_t jwks_len);
+void b0_msg_keys_cleanup(struct b0_msg_keys *m);
 
 /* RST: an optional reason (empty payload allowed). */
 int b0_msg_rst_decode(

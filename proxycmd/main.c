@@ -32,6 +32,7 @@ usage(FILE *f)
 	    "       b0-proxy [OPTIONS] login [--device]\n"
 	    "       b0-proxy [OPTIONS] logout | status [--json] | token | "
 	    "ssh-config\n"
+	    "       b0-proxy [OPTIONS] askpass PROMPT\n"
 	    "\n"
 	    "Reaches identity-aware (tls) sockets published through a "
 	    "b0-edge, as an\nOpenSSH ProxyCommand or a local listener, "
@@ -54,6 +55,8 @@ usage(FILE *f)
 	    "  logout             forget the tokens\n"
 	    "  status             who, which edge, until when\n"
 	    "  token              print a valid access token\n"
+	    "  askpass PROMPT     SSH_ASKPASS for pam_b0's \"b0-token part\" "
+	    "prompts\n"
 	    "  ssh-config         print a Host block for ~/.ssh/config\n");
 }
 
@@ -87,6 +90,7 @@ struct opts {
 	const char *file;
 	int device;
 	int json;
+	const char *prompt; /* askpass */
 };
 
 enum {
@@ -118,8 +122,8 @@ static const struct option longopts[] = {
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
-	static const char *const cmds[] = {
-	    "login", "logout", "status", "token", "ssh-config", NULL};
+	static const char *const cmds[] = {"login", "logout", "status", "token",
+	    "ssh-config", "askpass", NULL};
 	uint32_t v;
 	int ch, i;
 
@@ -185,6 +189,11 @@ parse_args(int argc, char **argv, struct opts *o)
 			return die_usage(
 			    "unknown command \"%s\"", argv[optind]);
 		optind++;
+		if (strcmp(o->cmd, "askpass") == 0) {
+			if (optind + 1 != argc)
+				return die_usage("askpass takes one PROMPT");
+			o->prompt = argv[optind++];
+		}
 	}
 	if (o->connect != NULL && o->edge == NULL)
 		return die_usage("--connect needs --edge");
@@ -397,11 +406,18 @@ main(int argc, char **argv)
 	struct px_conf conf;
 	struct b0_errmsg em;
 	struct opts o;
+	char shost[PX_NAME_MAX + 1] = "";
+	unsigned part = 0, nparts = 0;
 	int r, ret;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((r = parse_args(argc, argv, &o)) != 0)
 		return r;
+	/* Not our prompt: nothing at all, before any file is read. */
+	if (o.cmd != NULL && strcmp(o.cmd, "askpass") == 0 &&
+	    px_askpass_prompt(o.prompt, &part, &nparts, shost, sizeof(shost)) !=
+		0)
+		return 1;
 	b0_err_clear(&em);
 	if ((r = px_conf_init(&conf, &em)) != 0)
 		return fail(r, &em);
@@ -459,6 +475,12 @@ main(int argc, char **argv)
 	}
 	if (strcmp(o.cmd, "ssh-config") == 0) {
 		ret = cmd_ssh_config(&conf, &o);
+		goto out;
+	}
+	if (strcmp(o.cmd, "askpass") == 0) {
+		if ((r = px_askpass(&conf, shost, part, nparts, &em)) != 0)
+			px_say("askpass: %s", b0_err_text(&em, r));
+		ret = r == 0 ? 0 : 1;
 		goto out;
 	}
 	if ((r = pick_edge(&conf, &o, path, &e, &em)) != 0) {

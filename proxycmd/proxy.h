@@ -221,14 +221,16 @@ int px_login(struct px_oauth *o, unsigned flags, int watch_fd,
 
 /* token.c */
 
-#define PX_TOKEN_LOGIN 0x100 /* sign in even with valid tokens */
+#define PX_TOKEN_LOGIN 0x100	/* sign in even with valid tokens */
+#define PX_TOKEN_NO_LOGIN 0x200 /* never sign in: B0_ERR_AUTH instead */
 
 /*
  * px_token_get(c, e, flags, rejected, watch_fd, tokenp, emailp, em):
  * A valid access token for edge e in *tokenp (b0_str_wipe_free()): the
  * cached one if it has PX_REFRESH_MARGIN_S left and is not rejected (a
  * token the edge just refused), else a refreshed one, else a new login
- * (flags: PX_LOGIN_DEVICE, PX_TOKEN_LOGIN).  All under the edge's lock.
+ * (flags: PX_LOGIN_DEVICE, PX_TOKEN_LOGIN; PX_TOKEN_NO_LOGIN: fail with
+ * B0_ERR_AUTH where a login would be needed).  All under the edge's lock.
  * emailp (may be NULL) gets the email (free()) or NULL.
  */
 int px_token_get(const struct px_conf *c, const struct px_edge *e,
@@ -257,5 +259,22 @@ int px_stream_run(const struct px_conf *c, const struct px_edge *e,
 int px_listen_run(const struct px_conf *c, const struct px_edge *e,
     const char *host, uint16_t port, const char *listen, unsigned flags,
     struct b0_errmsg *em);
+
+/*
+ * askpass.c: b0-proxy askpass PROMPT (docs/pam.md).
+ * px_askpass_prompt(prompt, ip, np, host, hostsz): 0 if prompt is exactly
+ * "b0-token part <i>: " or "b0-token part <i>/<n>: " (1 <= i <= n <= 16,
+ * no leading zeros), optionally after OpenSSH's "(user@host) ", with i,
+ * n (0 when absent) and host ("" when absent, lower case); else -1.
+ * px_askpass(c, host, i, n, em): print "<i>/<n> <part i>" of the access
+ * token for the edge B0_HOST names, else the edge of host, else the only
+ * one with cached tokens (host, if not "", must be under that edge),
+ * refreshed first (never a new sign-in) when i is 1 and it expires
+ * within PX_REFRESH_MARGIN_S.  Returns 0 or an error with em saying why.
+ */
+int px_askpass_prompt(
+    const char *prompt, unsigned *ip, unsigned *np, char *host, size_t hostsz);
+int px_askpass(const struct px_conf *c, const char *host, unsigned i,
+    unsigned n, struct b0_errmsg *em);
 
 #endif /* B0_PROXY_H */

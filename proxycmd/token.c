@@ -85,6 +85,14 @@ px_token_get(const struct px_conf *c, const struct px_edge *e, unsigned flags,
 			    e->domain, em->text);
 		}
 	}
+	if (flags & PX_TOKEN_NO_LOGIN) {
+		b0_err_set(em, "%s: %s (run b0-proxy login)", e->domain,
+		    cur.access == NULL ? "not signed in"
+				       : "the access token expired and could "
+					 "not be refreshed");
+		r = B0_ERR_AUTH;
+		goto out;
+	}
 	if (!have_oauth) {
 		if ((r = px_oauth_discover(&o, c, e, em)) != 0)
 			goto out;

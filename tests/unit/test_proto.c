@@ -4,8 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "b0_buf.h"
 #include "b0_err.h"
+#include "b0_jsonw.h"
+#include "b0_jwk.h"
 #include "b0_proto.h"
 #include "tap.h"
 
@@ -34,8 +38,11 @@ test_headers(void)
 	    {{0x01, 0x00, 0x40, 0x01}, B0_ERR_PROTOCOL, "HELLO frame"},
 	    {{0x00, 0x00, 0x00, 0x00}, B0_ERR_PROTOCOL,
 		"unknown frame type 0x00"},
-	    {{0x05, 0x00, 0x00, 0x00}, B0_ERR_PROTOCOL,
-		"unknown frame type 0x05"},
+	    {{0x05, 0x01, 0x00, 0x00}, 0, NULL}, /* KEYS 64 KiB */
+	    {{0x05, 0x01, 0x00, 0x01}, B0_ERR_PROTOCOL,
+		"KEYS frame of 65537 bytes (at most 65536)"},
+	    {{0x0a, 0x00, 0x00, 0x00}, B0_ERR_PROTOCOL,
+		"unknown frame type 0x0a"},
 	    {{0xff, 0x00, 0x00, 0x00}, B0_ERR_PROTOCOL,
 		"unknown frame type 0xff"},
 	};
@@ -510,6 +517,160 @@ test_open_ticket(void)
 	free(big);
 }
 
+/* A JWKS document of one new P-256 key into b; its kid into kid. */
+static void
+make_jwks(struct b0_buf *b, char *kid, size_t kidsz)
+{
+	struct b0_jsonw w;
+	EVP_PKEY *pk = NULL;
+
+	if (b0_jwk_generate(&pk, NULL) != 0 ||
+	    b0_jwk_thumbprint(pk, kid, kidsz) != 0)
+		abort();
+	b0_jsonw_init(&w, b);
+	b0_jsonw_obj_begin(&w);
+	b0_jsonw_key(&w, "keys");
+	b0_jsonw_arr_begin(&w);
+	b0_jwk_write(&w, pk, kid);
+	b0_jsonw_arr_end(&w);
+	b0_jsonw_obj_end(&w);
+	if (b0_jsonw_finish(&w) != 0)
+		abort();
+	EVP_PKEY_free(pk);
+}
+
+static int
+keys_decode_str(const char *s, struct b0_msg_keys *m, struct b0_errmsg *em)
+{
+	size_t n = strlen(s);
+	char *g = tap_guard(s, n);
+	int r;
+
+	em->text[0] = '\0';
+	r = b0_msg_keys_decode(g, n, m, em);
+	tap_unguard(g, n);
+	return r;
+}
+
+static void
+test_keys(void)
+{
+	static const struct {
+		const char *payload;
+		const char *msg;
+	} bad[] = {
+	    {"[]", "KEYS: payload is not a JSON object"},
+	    {"{\"issuer\":\"https://e.test\"}",
+		"KEYS: keys is missing or not an array"},
+	    {"{\"issuer\":\"https://e.test\",\"keys\":{}}",
+		"KEYS: keys is missing or not an array"},
+	    {"{\"keys\":[]}", "KEYS: issuer is missing"},
+	    {"{\"issuer\":7,\"keys\":[]}", "KEYS: issuer is not a string"},
+	    {"{\"issuer\":\"https://e.test x\",\"keys\":[]}", "is not valid"},
+	    {"{\"issuer\":\"\",\"keys\":[]}", "is not valid"},
+	    {"{\"issuer\":\"https://e.test\",\"keys\":[]}", "KEYS: key set"},
+	    {"{\"issuer\":\"https://e.test\",\"keys\":[7]}",
+		"key 0 is not an object"},
+	    {"{\"issuer\":\"https://e.test\",\"keys\":[{\"kty\":\"EC\","
+	     "\"crv\":\"P-256\",\"kid\":\"k\",\"x\":\"AA\",\"y\":\"AA\"}]}",
+		"KEYS: key set: key 0 (kid \"k\")"},
+	    {"{\"issuer\":\"https://e.test\",\"keys\":[],}", "KEYS: "},
+	    {"{\"issuer\":\"https://e.test\",\"issuer\":\"x\",\"keys\":[]}",
+		"duplicate key"},
+	};
+	struct b0_buf jwks, frame, json;
+	struct b0_msg_keys m;
+	struct b0_errmsg em;
+	char kid[B0_JWK_THUMBPRINT_SIZE], *d;
+	uint8_t type;
+	uint32_t len;
+	size_t i;
+
+	/* The request. */
+	is_int(keys_decode_str("{}", &m, &em), 0, "KEYS {} decodes");
+	ok(m.request == 1 && m.keys == NULL && m.set == NULL,
+	    "KEYS {} is a request");
+	b0_msg_keys_cleanup(&m);
+	b0_buf_init(&frame, 1024);
+	is_int(b0_msg_keys_frame(&frame, NULL, NULL, 0), 0, "request frame");
+	ok(b0_buf_len(&frame) == 6 &&
+		memcmp(b0_buf_ptr(&frame), "\x05\x00\x00\x02{}", 6) == 0,
+	    "request frame is 05 000002 {}");
+	b0_buf_cleanup(&frame);
+
+	/* The keys: round trip through frame and decode. */
+	b0_buf_init(&jwks, 65536);
+	make_jwks(&jwks, kid, sizeof(kid));
+	b0_buf_init(&frame, 70000);
+	is_int(b0_msg_keys_frame(&frame, "https://edge.test:8443",
+		   (const char *)b0_buf_ptr(&jwks), b0_buf_len(&jwks)),
+	    0, "keys frame");
+	is_int(b0_proto_check_hdr(b0_buf_ptr(&frame), &type, &len, &em), 0,
+	    "keys frame header");
+	ok(type == B0_F_KEYS && len + 4 == b0_buf_len(&frame),
+	    "keys frame type and length");
+	is_int(b0_msg_keys_decode(b0_buf_ptr(&frame) + 4, len, &m, &em), 0,
+	    "keys frame decodes");
+	is_str(m.issuer, "https://edge.test:8443", "issuer");
+	ok(m.request == 0 && m.set != NULL && b0_jwks_count(m.set) == 1 &&
+		b0_jwks_find(m.set, kid) != NULL,
+	    "the key set holds the kid");
+	ok(m.keys != NULL && m.keys[0] == '[' &&
+		m.keys[m.keys_len - 1] == ']' && strlen(m.keys) == m.keys_len,
+	    "keys is the JSON array");
+	/* The array is the /jwks.json document's, byte for byte. */
+	ok(b0_buf_len(&jwks) == m.keys_len + 9 &&
+		memcmp(b0_buf_ptr(&jwks) + 8, m.keys, m.keys_len) == 0,
+	    "keys text equals the JWKS's keys array");
+	b0_msg_keys_cleanup(&m);
+	b0_buf_cleanup(&frame);
+
+	/* Unknown members are ignored, as in the other messages. */
+	b0_buf_init(&json, 70000);
+	b0_buf_putf(&json, "{\"issuer\":\"https://e.test\",\"x\":1,%.*s",
+	    (int)b0_buf_len(&jwks) - 1, (const char *)b0_buf_ptr(&jwks) + 1);
+	is_int(
+	    b0_msg_keys_decode(b0_buf_ptr(&json), b0_buf_len(&json), &m, &em),
+	    0, "unknown member ignored");
+	b0_msg_keys_cleanup(&m);
+	b0_buf_cleanup(&json);
+
+	/* A private part makes the whole set invalid. */
+	b0_buf_init(&json, 70000);
+	d = strstr((char *)b0_buf_mutable_ptr(&jwks), "\"kid\"");
+	b0_buf_putf(&json,
+	    "{\"issuer\":\"https://e.test\",%.*s\"d\":\"AAAA\",%.*s",
+	    (int)(d - (const char *)b0_buf_ptr(&jwks)) - 1,
+	    (const char *)b0_buf_ptr(&jwks) + 1,
+	    (int)(b0_buf_len(&jwks) -
+		  (size_t)(d - (const char *)b0_buf_ptr(&jwks))),
+	    d);
+	is_int(
+	    b0_msg_keys_decode(b0_buf_ptr(&json), b0_buf_len(&json), &m, &em),
+	    B0_ERR_PROTOCOL, "a private key is refused");
+	has_str(em.text, "KEYS: key set: key 0", "private key message");
+	b0_buf_cleanup(&json);
+
+	/* The frame refuses what it cannot check. */
+	b0_buf_init(&frame, 70000);
+	ok(b0_msg_keys_frame(&frame, "https://e.test", "{\"keys\":[]}", 11) !=
+		0,
+	    "frame refuses an empty key set");
+	ok(b0_msg_keys_frame(&frame, "https://e.test", "nope", 4) != 0,
+	    "frame refuses what is not JSON");
+	is_int((int)b0_buf_len(&frame), 0, "nothing written on error");
+	b0_buf_cleanup(&frame);
+	b0_buf_cleanup(&jwks);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		is_int(keys_decode_str(bad[i].payload, &m, &em),
+		    B0_ERR_PROTOCOL, "bad KEYS %zu refused", i);
+		has_str(em.text, bad[i].msg, "bad KEYS %zu message", i);
+		ok(m.keys == NULL && m.set == NULL,
+		    "bad KEYS %zu: nothing kept", i);
+	}
+}
+
 int
 main(void)
 {
@@ -520,5 +681,6 @@ main(void)
 	test_socks();
 	test_socks_http();
 	test_small();
+	test_keys();
 	return tap_done();
 }

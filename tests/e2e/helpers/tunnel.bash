@@ -80,6 +80,8 @@ pub_conf() {
 		echo "edge-ca $T/ca.crt"
 		echo "token-file $token"
 		echo "control-socket $T/$name.sock"
+		echo "jwks-file $T/$name.jwks.json"
+		echo "ticket-socket $T/$name.tickets.sock"
 		for line in "$@"; do
 			echo "$line"
 		done
