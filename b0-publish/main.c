@@ -22,7 +22,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: b0-publish [-f FILE] [-t] [--ready-fd N]\n"
+	    "usage: b0-publish [-f FILE] [-t] [--ready-fd N] [--user NAME]\n"
 	    "       b0-publish [-f FILE] ls [--json]\n"
 	    "       b0-publish [-f FILE] connect --port N [--host HOST] "
 	    "[--name NAME]\n"
@@ -36,6 +36,8 @@ usage(FILE *f)
 	    "  -f FILE          configuration file (default %s)\n"
 	    "  -t               check the configuration and exit\n"
 	    "  --ready-fd N     write READY=1 to fd N once registered\n"
+	    "  --user NAME      run as NAME once set up (instead of the "
+	    "file's user)\n"
 	    "  ls               the sockets of the running b0-publish\n"
 	    "  --json           print JSON instead of a table\n"
 	    "  connect          publish one port until Ctrl-C, then remove it\n"
@@ -186,7 +188,8 @@ main(int argc, char **argv)
 		O_EDGE,
 		O_TOKEN,
 		O_CA,
-		O_TYPE
+		O_TYPE,
+		O_USER
 	};
 	static const struct option opts[] = {
 	    {"help", no_argument, NULL, 'h'},
@@ -200,9 +203,10 @@ main(int argc, char **argv)
 	    {"token-file", required_argument, NULL, O_TOKEN},
 	    {"edge-ca", required_argument, NULL, O_CA},
 	    {"type", required_argument, NULL, O_TYPE},
+	    {"user", required_argument, NULL, O_USER},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *path = PUB_CONF_DEFAULT;
+	const char *path = PUB_CONF_DEFAULT, *user = NULL;
 	struct connect_args ca;
 	struct pub_conf *c = NULL;
 	struct b0_errmsg em;
@@ -252,6 +256,9 @@ main(int argc, char **argv)
 		case O_TYPE:
 			ca.type = optarg;
 			break;
+		case O_USER:
+			user = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -267,6 +274,8 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc > 1)
 		return die_usage("unexpected \"%s\"", argv[1]);
+	if (argc == 1 && strcmp(argv[0], "connect") == 0 && user != NULL)
+		return die_usage("--user is for the daemon");
 	if (argc == 1 && strcmp(argv[0], "connect") == 0)
 		return cmd_connect(path, path_given, &ca);
 	if (ca.port || ca.host || ca.name || ca.edge || ca.token_file ||
@@ -275,9 +284,18 @@ main(int argc, char **argv)
 				 "--token-file and --edge-ca go with connect");
 	if (argc == 1 && strcmp(argv[0], "ls") != 0)
 		return die_usage("unknown command \"%s\"", argv[0]);
+	if (argc == 1 && user != NULL)
+		return die_usage("--user is for the daemon");
 	b0_err_clear(&em);
 	if ((r = pub_conf_load(path, &c, &em)) != 0)
 		return fail(r, &em);
+	if (user != NULL) {
+		free(c->user);
+		if ((c->user = strdup(user)) == NULL) {
+			pub_conf_free(c);
+			return 1;
+		}
+	}
 	if (argc == 1) {
 		r = cmd_ls(c, json);
 	} else if (test) {

@@ -25,7 +25,8 @@ setup() {
 	    user add alice@example.com 2>>"$T/token.log"
 	edge_start
 	token_add lab1
-	pub_conf pub "$T/lab1.token" "log-level debug" \
+	# It drops to nobody: the file and the socket stay root's all the same.
+	pub_conf pub "$T/lab1.token" "log-level debug" "user nobody" \
 	    "ticket-group adm" \
 	    "socket t tls/$TPORT/alice@example.com 127.0.0.1:$TPORT"
 	pub_start pub
@@ -118,8 +119,11 @@ jwks_kids() {
 	c "$T/j" "$ISS/jwks.json" >"$T/edge.jwks"
 	[ "$(jq -cS .keys "$JWKS")" = "$(jq -cS .keys "$T/edge.jwks")" ]
 	[ "$(jwks_kids "$JWKS")" != "$before" ]
-	# Still root's and 0644, the same file (updated in place).
+	# Still root's and 0644, the same file (updated in place by a daemon
+	# that runs as nobody).
 	[ "$(stat -c '%U %a' "$JWKS")" = "root 644" ]
+	[ "$(ps -o user= -p "$(cat "$T/pub.pid")")" = nobody ] ||
+	    [ "$(ps -o user= --ppid "$(cat "$T/pub.pid")" | head -1)" = nobody ]
 }
 
 @test "a running stream's ticket is answered for the address the target saw, then none" {
