@@ -294,3 +294,10 @@ kc() {
 	run kc --frames 4 --send '[]'
 	[[ "${lines[2]}" == '09 {"code":"protocol","message":"KEYS: payload is not a JSON object"}' ]]
 }
+
+@test "the edge sends no KEYS to a publisher whose HELLO did not ask for them" {
+	run kc --no-keys --frames 2
+	assert_success
+	[ "${lines[0]}" = "02 {}" ]
+	[ "${lines[1]}" = "06 b0" ] # the heartbeat, not KEYS
+}
