@@ -301,3 +301,19 @@ kc() {
 	[ "${lines[0]}" = "02 {}" ]
 	[ "${lines[1]}" = "06 b0" ] # the heartbeat, not KEYS
 }
+
+@test "a member of ticket-group may ask" {
+	tun_stop pub
+	# nobody's primary group is nogroup: a member by the group database.
+	sed -i 's/^ticket-group adm$/ticket-group nogroup/' "$T/pub.conf"
+	pub_start pub
+	[ "$(stat -c '%U %G %a' "$SOCK")" = "root nogroup 660" ]
+	install -m 0644 "$BATS_TEST_DIRNAME/helpers/ticketq.py" "$T/ticketq.py"
+	run setpriv --reuid nobody --regid nogroup --clear-groups \
+	    /usr/bin/python3 "$T/ticketq.py" "$SOCK" "ticket 127.0.0.1 22"
+	assert_success
+	assert_output none
+	run setpriv --reuid nobody --regid nogroup --clear-groups \
+	    /usr/bin/python3 "$T/ticketq.py" "$SOCK" "ticket 127.0.0.1"
+	assert_output "error expected: ticket <ip> <port>"
+}
