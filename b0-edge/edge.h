@@ -101,6 +101,7 @@ struct session {
 	uint32_t pool_asked; /* channels asked for and not yet come */
 	uint64_t pool_asked_at;
 	struct b0_msg_socks want; /* its last REGISTER */
+	int takes_keys;		  /* HELLO "keys":true (docs/pam.md) */
 	int retry;		  /* sessions_retry(): register again */
 	struct visitor_q waitq;	  /* in order of arrival */
 	unsigned nwait;

@@ -337,7 +337,7 @@ session_send_keys(struct session *s)
 	size_t len;
 	int r;
 
-	if (s->e->idp == NULL)
+	if (s->e->idp == NULL || !s->takes_keys)
 		return 0;
 	(void)idp_jwks(s->e->idp, &json, &len);
 	if (json == NULL)
@@ -383,6 +383,7 @@ on_keys(struct pconn *pc, const uint8_t *p, size_t len)
 	}
 	b0_debug(
 	    &pc->e->log, "publisher %s asked for the keys", pc->s->publisher);
+	pc->s->takes_keys = 1; /* it asked */
 	return session_send_keys(pc->s);
 }
 
@@ -444,6 +445,7 @@ on_hello(struct pconn *pc, const uint8_t *p, size_t len)
 	s->ctl = pc;
 	b0_strlcpy(s->publisher, name, sizeof(s->publisher));
 	b0_strlcpy(s->instance, h.instance, sizeof(s->instance));
+	s->takes_keys = h.keys;
 	b0_strlcpy(s->peer, pc->peer, sizeof(s->peer));
 	edge_random_hex(s->id, 16);
 	if (RAND_bytes(key, sizeof(key)) != 1 ||

@@ -187,7 +187,7 @@ fail:
 		b0_error(
 		    &id->p->log, "jwks-file %s: %s", id->jpath, b0_strerror(r));
 	else
-		b0_info(&id->p->log, "jwks-file %s: %zu key%s written",
+		b0_debug(&id->p->log, "jwks-file %s: %zu key%s written",
 		    id->jpath, b0_jwks_count(id->keys),
 		    b0_jwks_count(id->keys) == 1 ? "" : "s");
 	id->has_pending = 0;
@@ -595,7 +595,7 @@ ident_open(struct pub *p, int self_ok, struct b0_errmsg *em)
 	    (r = sock_open(id, c->ticket_socket, em)) != 0)
 		return r;
 	if (c->ticket_socket != NULL)
-		b0_info(&p->log, "ticket-socket %s (mode %s%s%s)",
+		b0_debug(&p->log, "ticket-socket %s (mode %s%s%s)",
 		    c->ticket_socket, id->has_group ? "0660, group " : "0600",
 		    id->has_group ? c->ticket_group : "", "");
 	return 0;

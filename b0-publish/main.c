@@ -23,7 +23,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: b0-publish [-f FILE] [-t] [--ready-fd N]\n"
+	    "usage: b0-publish [-f FILE] [-t] [--ready-fd N] [--user NAME]\n"
 	    "       b0-publish [-f FILE] ls [--json]\n"
 	    "       b0-publish [-f FILE] connect --port N [--host HOST] "
 	    "[--name NAME]\n"
@@ -38,6 +38,8 @@ usage(FILE *f)
 	    "  -f FILE          configuration file (default %s)\n"
 	    "  -t               check the configuration and exit\n"
 	    "  --ready-fd N     write READY=1 to fd N once registered\n"
+	    "  --user NAME      run as NAME once set up (instead of the "
+	    "file's user)\n"
 	    "  ls               the sockets of the running b0-publish\n"
 	    "  --json           print JSON instead of a table\n"
 	    "  connect          publish one port until Ctrl-C, then remove it\n"
@@ -227,7 +229,8 @@ main(int argc, char **argv)
 		O_TYPE,
 		O_ALLOW,
 		O_HTTPSERVER,
-		O_LISTEN
+		O_LISTEN,
+		O_USER
 	};
 	static const struct option opts[] = {
 	    {"help", no_argument, NULL, 'h'},
@@ -244,9 +247,10 @@ main(int argc, char **argv)
 	    {"allow", required_argument, NULL, O_ALLOW},
 	    {"httpserver", required_argument, NULL, O_HTTPSERVER},
 	    {"listen", required_argument, NULL, O_LISTEN},
+	    {"user", required_argument, NULL, O_USER},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *path = PUB_CONF_DEFAULT;
+	const char *path = PUB_CONF_DEFAULT, *user = NULL;
 	struct connect_args ca;
 	struct pub_conf *c = NULL;
 	struct b0_errmsg em;
@@ -312,6 +316,9 @@ main(int argc, char **argv)
 		case O_LISTEN:
 			listen = optarg;
 			break;
+		case O_USER:
+			user = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -336,6 +343,8 @@ main(int argc, char **argv)
 		return die_usage("--listen goes with httpserver");
 	if (argc > 1)
 		return die_usage("unexpected \"%s\"", argv[1]);
+	if (argc == 1 && strcmp(argv[0], "connect") == 0 && user != NULL)
+		return die_usage("--user is for the daemon");
 	if (argc == 1 && strcmp(argv[0], "connect") == 0)
 		return cmd_connect(path, path_given, &ca);
 	if (ca.port || ca.host || ca.name || ca.edge || ca.token_file ||
@@ -345,9 +354,18 @@ main(int argc, char **argv)
 				 "--edge-ca go with connect");
 	if (argc == 1 && strcmp(argv[0], "ls") != 0)
 		return die_usage("unknown command \"%s\"", argv[0]);
+	if (argc == 1 && user != NULL)
+		return die_usage("--user is for the daemon");
 	b0_err_clear(&em);
 	if ((r = pub_conf_load(path, &c, &em)) != 0)
 		return fail(r, &em);
+	if (user != NULL) {
+		free(c->user);
+		if ((c->user = strdup(user)) == NULL) {
+			pub_conf_free(c);
+			return 1;
+		}
+	}
 	if (argc == 1) {
 		r = cmd_ls(c, json);
 	} else if (test) {

@@ -411,6 +411,7 @@ ctl_dial_done(struct dial *d, int r, const char *why)
 	b0_strlcpy(h.token, p->token, sizeof(h.token));
 	b0_strlcpy(h.instance, p->instance, sizeof(h.instance));
 	snprintf(h.agent, sizeof(h.agent), "b0-publish/%s", B0_VERSION);
+	h.keys = 1;
 	r = b0_msg_hello_frame(b0_chan_out(p->ctl), &h);
 	OPENSSL_cleanse(h.token, sizeof(h.token));
 	if (r != 0) {

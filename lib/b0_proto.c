@@ -344,6 +344,20 @@ enc_finish(
 	return r;
 }
 
+/* HELLO's optional "keys": true or false (docs/pam.md). */
+static int
+dec_keys_flag(struct dec *d, int *out)
+{
+	int r;
+
+	*out = 0;
+	if ((r = b0_json_get_bool(d->j, 0, "keys", out)) == 0 ||
+	    r == B0_ERR_NOT_FOUND)
+		return 0;
+	b0_err_set(d->em, "%s: keys is not true or false", d->msg);
+	return B0_ERR_PROTOCOL;
+}
+
 int
 b0_msg_hello_decode(
     const void *p, size_t len, struct b0_msg_hello *m, struct b0_errmsg *em)
@@ -360,7 +374,8 @@ b0_msg_hello_decode(
 	    (r = dec_str(&d, 0, "", "instance", 1, m->instance,
 		 sizeof(m->instance), ok_hexid)) != 0 ||
 	    (r = dec_str(&d, 0, "", "agent", 0, m->agent, sizeof(m->agent),
-		 ok_word)) != 0)
+		 ok_word)) != 0 ||
+	    (r = dec_keys_flag(&d, &m->keys)) != 0)
 		goto out;
 out:
 	dec_close(&d);
@@ -386,6 +401,10 @@ b0_msg_hello_frame(struct b0_buf *out, const struct b0_msg_hello *m)
 	if (m->agent[0] != '\0') { /* optional: absent, never empty */
 		b0_jsonw_key(&w, "agent");
 		b0_jsonw_str(&w, m->agent);
+	}
+	if (m->keys) { /* optional: absent means false */
+		b0_jsonw_key(&w, "keys");
+		b0_jsonw_bool(&w, 1);
 	}
 	b0_jsonw_obj_end(&w);
 	return enc_finish(out, B0_F_HELLO, &w, &json);

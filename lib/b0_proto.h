@@ -87,6 +87,7 @@ struct b0_msg_hello {
 	char token[B0_TOKEN_SIZE];
 	char instance[B0_HEXID_SIZE];
 	char agent[B0_NAME_SIZE * 2];
+	int keys; /* "keys":true: it takes KEYS frames (docs/pam.md) */
 };
 
 struct b0_msg_welcome {

@@ -25,7 +25,8 @@ setup() {
 	    user add alice@example.com 2>>"$T/token.log"
 	edge_start
 	token_add lab1
-	pub_conf pub "$T/lab1.token" "log-level debug" \
+	# It drops to nobody: the file and the socket stay root's all the same.
+	pub_conf pub "$T/lab1.token" "log-level debug" "user nobody" \
 	    "ticket-group adm" \
 	    "socket t tls/$TPORT/alice@example.com 127.0.0.1:$TPORT"
 	pub_start pub
@@ -118,8 +119,11 @@ jwks_kids() {
 	c "$T/j" "$ISS/jwks.json" >"$T/edge.jwks"
 	[ "$(jq -cS .keys "$JWKS")" = "$(jq -cS .keys "$T/edge.jwks")" ]
 	[ "$(jwks_kids "$JWKS")" != "$before" ]
-	# Still root's and 0644, the same file (updated in place).
+	# Still root's and 0644, the same file (updated in place by a daemon
+	# that runs as nobody).
 	[ "$(stat -c '%U %a' "$JWKS")" = "root 644" ]
+	[ "$(ps -o user= -p "$(cat "$T/pub.pid")")" = nobody ] ||
+	    [ "$(ps -o user= --ppid "$(cat "$T/pub.pid")" | head -1)" = nobody ]
 }
 
 @test "a running stream's ticket is answered for the address the target saw, then none" {
@@ -289,4 +293,27 @@ kc() {
 	wait_for 5 log_has edge 'publisher lab2: bad KEYS: KEYS: '
 	run kc --frames 4 --send '[]'
 	[[ "${lines[2]}" == '09 {"code":"protocol","message":"KEYS: payload is not a JSON object"}' ]]
+}
+
+@test "the edge sends no KEYS to a publisher whose HELLO did not ask for them" {
+	run kc --no-keys --frames 2
+	assert_success
+	[ "${lines[0]}" = "02 {}" ]
+	[ "${lines[1]}" = "06 b0" ] # the heartbeat, not KEYS
+}
+
+@test "a member of ticket-group may ask" {
+	tun_stop pub
+	# nobody's primary group is nogroup: a member by the group database.
+	sed -i 's/^ticket-group adm$/ticket-group nogroup/' "$T/pub.conf"
+	pub_start pub
+	[ "$(stat -c '%U %G %a' "$SOCK")" = "root nogroup 660" ]
+	install -m 0644 "$BATS_TEST_DIRNAME/helpers/ticketq.py" "$T/ticketq.py"
+	run setpriv --reuid nobody --regid nogroup --clear-groups \
+	    /usr/bin/python3 "$T/ticketq.py" "$SOCK" "ticket 127.0.0.1 22"
+	assert_success
+	assert_output none
+	run setpriv --reuid nobody --regid nogroup --clear-groups \
+	    /usr/bin/python3 "$T/ticketq.py" "$SOCK" "ticket 127.0.0.1"
+	assert_output "error expected: ticket <ip> <port>"
 }

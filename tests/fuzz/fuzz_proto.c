@@ -33,6 +33,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		b0_buf_cleanup(&out_);                                         \
 	} while (0)
 
+/* KEYS: what decodes frames again (as the edge would) to the same. */
+static void
+keys(const uint8_t *p, size_t len)
+{
+	struct b0_msg_keys k, k2;
+	struct b0_errmsg em;
+	struct b0_buf doc, out;
+	uint8_t t;
+	uint32_t l;
+
+	if (b0_msg_keys_decode(p, len, &k, &em) != 0)
+		return;
+	if (k.request) {
+		b0_msg_keys_cleanup(&k);
+		return;
+	}
+	b0_buf_init(&doc, 1 << 20);
+	b0_buf_init(&out, 1 << 20);
+	if (b0_buf_putf(&doc, "{\"keys\":%s}", k.keys) != 0 ||
+	    b0_msg_keys_frame(&out, k.issuer, (const char *)b0_buf_ptr(&doc),
+		b0_buf_len(&doc)) != 0 ||
+	    b0_proto_check_hdr(b0_buf_ptr(&out), &t, &l, NULL) != 0 ||
+	    t != B0_F_KEYS ||
+	    b0_msg_keys_decode(b0_buf_ptr(&out) + B0_FRAME_HDR, l, &k2, NULL) !=
+		0 ||
+	    strcmp(k.issuer, k2.issuer) != 0 || strcmp(k.keys, k2.keys) != 0)
+		abort();
+	b0_msg_keys_cleanup(&k2);
+	b0_msg_keys_cleanup(&k);
+	b0_buf_cleanup(&doc);
+	b0_buf_cleanup(&out);
+}
+
 static void
 payload(uint8_t type, const uint8_t *p, size_t len)
 {
@@ -93,6 +126,9 @@ payload(uint8_t type, const uint8_t *p, size_t len)
 		break;
 	case B0_F_RST:
 		b0_msg_rst_decode(p, len, reason, sizeof(reason), &em);
+		break;
+	case B0_F_KEYS:
+		keys(p, len);
 		break;
 	}
 }

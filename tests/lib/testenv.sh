@@ -72,11 +72,11 @@ b0_pub_conf() {
 		echo "edge-ca $d/ca.crt"
 		echo "token-file $d/token"
 		echo "control-socket $d/publish.sock"
-		echo "jwks-file $d/jwks.json"
-		echo "ticket-socket $d/tickets.sock"
 		for line in "$@"; do
 			echo "$line"
 		done
+		echo "jwks-file $d/jwks.json"
+		echo "ticket-socket $d/tickets.sock"
 	} >"$d/publish.conf"
 }
 

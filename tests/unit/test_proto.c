@@ -155,6 +155,36 @@ test_hello(void)
 	    "broken JSON");
 	is_int(b0_msg_hello_decode("", 0, &h, &em), B0_ERR_PROTOCOL,
 	    "empty payload");
+
+	/* "keys": true says it takes KEYS frames (docs/pam.md). */
+	is_int(DEC(b0_msg_hello_decode,
+		   "{\"v\":1,\"token\":\"t\",\"instance\":\"" HEX32
+		   "\",\"keys\":true}",
+		   &h),
+	    0, "HELLO with keys");
+	ok(h.keys == 1, "HELLO keys true");
+	b0_buf_init(&out, 65536);
+	is_int(b0_msg_hello_frame(&out, &h), 0, "HELLO with keys encodes");
+	b0_proto_check_hdr(b0_buf_ptr(&out), &type, &len, &em);
+	ok(memmem(b0_buf_ptr(&out) + 4, len, "\"keys\":true", 11) != NULL,
+	    "keys written");
+	b0_buf_cleanup(&out);
+	is_int(DEC(b0_msg_hello_decode,
+		   "{\"v\":1,\"token\":\"t\",\"instance\":\"" HEX32
+		   "\",\"keys\":false}",
+		   &h),
+	    0, "HELLO with keys false");
+	ok(h.keys == 0, "HELLO keys false");
+	is_int(DEC(b0_msg_hello_decode,
+		   "{\"v\":1,\"token\":\"t\",\"instance\":\"" HEX32
+		   "\",\"keys\":\"yes\"}",
+		   &h),
+	    B0_ERR_PROTOCOL, "HELLO keys not a boolean");
+	has_str(em.text, "HELLO: keys is not true or false", "keys message");
+	is_int(DEC(b0_msg_hello_decode,
+		   "{\"v\":1,\"token\":\"t\",\"instance\":\"" HEX32 "\"}", &h),
+	    0, "HELLO without keys");
+	ok(h.keys == 0, "HELLO keys absent is false");
 }
 
 /* b0_msg_socks_decode on a C string. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A minimal publisher for the KEYS tests (docs/pam.md): TLS 1.3 with ALPN
 b0/1 to the edge, HELLO with the token in --token-file, then print every
-frame the edge sends as "TYPE payload" lines (hex type) on stdout.  After
+frame the edge sends as "TYPE payload" lines (hex type) on stdout; HELLO
+says "keys":true unless --no-keys.  After
 the first KEYS it sends the payload of --send (default "{}") as a KEYS
 frame, once; it stops after --frames frames or when the edge closes.
 """
@@ -42,6 +43,8 @@ def main():
     ap.add_argument("--token-file", required=True)
     ap.add_argument("--send", default="{}")
     ap.add_argument("--frames", type=int, default=3)
+    ap.add_argument("--no-keys", action="store_true",
+                    help='an older publisher: no "keys":true in HELLO')
     a = ap.parse_args()
     host, port = a.connect.rsplit(":", 1)
     ctx = ssl.create_default_context(cafile=a.ca)
@@ -52,6 +55,8 @@ def main():
     token = open(a.token_file).read().strip()
     hello = {"v": 1, "token": token, "instance": "0123456789abcdef0123456789abcdef",
              "agent": "keysclient"}
+    if not a.no_keys:
+        hello["keys"] = True
     s.sendall(frame(0x01, json.dumps(hello).encode()))
     sent = False
     for _ in range(a.frames):

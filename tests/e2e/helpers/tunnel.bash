@@ -80,11 +80,13 @@ pub_conf() {
 		echo "edge-ca $T/ca.crt"
 		echo "token-file $token"
 		echo "control-socket $T/$name.sock"
-		echo "jwks-file $T/$name.jwks.json"
-		echo "ticket-socket $T/$name.tickets.sock"
 		for line in "$@"; do
 			echo "$line"
 		done
+		# Not the system's (docs/pam.md): after the caller's lines, so
+		# that those keep their line numbers.
+		echo "jwks-file $T/$name.jwks.json"
+		echo "ticket-socket $T/$name.tickets.sock"
 	} >"$T/$name.conf"
 	chmod 640 "$T/$name.conf"
 }
