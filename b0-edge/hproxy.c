@@ -109,6 +109,7 @@ struct hpconn {
 	int ws;			/* a WebSocket upgrade was asked for */
 	int head_req;		/* HEAD: the response has no body */
 	int html;		/* the request's Accept has text/html */
+	int expect;		/* the request asked for 100-continue */
 	char why[B0_TEXT_SIZE]; /* how the stream ended, if it did */
 	int v10;		/* an HTTP/1.0 visitor */
 	uint64_t left;		/* RQ_LENGTH, RS_LENGTH: bytes to go */
@@ -561,6 +562,7 @@ open_upstream(struct hpconn *c)
 		return r;
 	}
 	c->ufd = sv[0];
+	c->why[0] = '\0';
 	return 0;
 }
 
@@ -624,6 +626,7 @@ start_request(struct hpconn *c)
 	snprintf(c->path, sizeof(c->path), "%.*s", (int)plen, target);
 	c->head_req = strcmp(c->method, "HEAD") == 0;
 	c->html = accepts_html(&req.h);
+	c->expect = b0_http_has_token(&req.h, "Expect", "100-continue");
 	c->v10 = req.h.minor == 0;
 	if (req.h.minor == 0
 		? !b0_http_has_token(&req.h, "Connection", "keep-alive")
@@ -703,6 +706,15 @@ start_request(struct hpconn *c)
 		answer_error(c, &req.h, 502, has_body,
 		    "publisher %s is not connected", k->publisher);
 		goto out;
+	}
+	if (c->ufd != -1 && c->u_eof) {
+		/* The target closed between requests: a new stream. */
+		b0_loop_del(e->loop, c->ufd);
+		close(c->ufd);
+		c->ufd = -1;
+		c->u_eof = 0;
+		b0_buf_reset(&c->uin);
+		b0_buf_reset(&c->uout);
 	}
 	if (c->ufd == -1 && (r = open_upstream(c)) != 0) {
 		if (r == B0_ERR_NOT_FOUND)
@@ -884,7 +896,7 @@ take_response_head(struct hpconn *c)
 		return;
 	}
 	if (resp.status >= 100 && resp.status < 200 && resp.status != 101) {
-		if (resp.status == 100)
+		if (resp.status == 100 && c->expect && !c->v10)
 			(void)b0_buf_put_str(
 			    &c->vout, "HTTP/1.1 100 Continue\r\n\r\n");
 		b0_buf_consume(&c->uin, (size_t)n);
@@ -1025,8 +1037,9 @@ process(struct hpconn *c)
 		return 0;
 	if (c->rs == RS_NONE) {
 		if (b0_buf_len(&c->vin) == 0) {
+			/* The visitor is done: its last answer goes first. */
 			if (c->v_eof)
-				c->state = HP_DEAD;
+				start_close(c);
 			return c->v_eof;
 		}
 		/* One at a time: the last request's bytes go out first. */

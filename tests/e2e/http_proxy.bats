@@ -31,6 +31,7 @@ setup() {
 	case "$BATS_TEST_DESCRIPTION" in
 	*504*) extra+=("http-upstream-timeout 2s") ;;
 	*body-max*) extra+=("http-body-max 1000") ;;
+	*idle*) extra+=("http-idle-timeout 2s") ;;
 	esac
 	edge_conf "log-level debug" "${extra[@]}"
 	edge_start
@@ -321,4 +322,33 @@ sys.stdout.buffer.write(out)' | sha256sum)
 	wait_for 5 log_has edge "http $DNS 10\.77\.[0-9.]+:[0-9]+ - GET /big 200 1234 [0-9]+ms$"
 	log_has edge "http $DNS 10\.77\.[0-9.]+:[0-9]+ - GET /status 404 0 [0-9]+ms$"
 	! log_has edge "x=secret"
+}
+
+@test "a 64 MiB download arrives whole, by length and chunked" {
+	local want
+	want=$(python3 -c 'import sys; p=b"0123456789"*6554; n=64<<20
+while n > 0:
+    d=p[:min(n,65536)]; sys.stdout.buffer.write(d); n-=len(d)' | sha256sum)
+	run bash -c "$(declare -f hc in_vis); DNS=$DNS T=$T EDGE_VIS_IP=$EDGE_VIS_IP NS_VIS=$NS_VIS
+	    hc --max-time 120 'https://$DNS/big?n=67108864' | sha256sum
+	    hc --max-time 120 'https://$DNS/big?n=67108864&chunked=1' | sha256sum"
+	assert_success
+	assert_output "$want"$'\n'"$want"
+}
+
+@test "http-idle-timeout closes a connection idle between requests" {
+	local t0 t1
+	t0=$(ms_now)
+	run raw --idle 15 --data "GET /headers HTTP/1.1\r\nHost: $DNS\r\n\r\n"
+	t1=$(ms_now)
+	assert_output --partial "HTTP/1.1 200"
+	[ $((t1 - t0)) -ge 1500 ] && [ $((t1 - t0)) -lt 10000 ]
+}
+
+@test "an HTTP/1.0 request is answered and the connection closes" {
+	run raw --idle 15 --data "GET /headers HTTP/1.0\r\n\r\n"
+	assert_output --partial "HTTP/1.1 200"
+	assert_output --partial "Connection: close"
+	assert_output --partial '"version": "HTTP/1.0"'
+	assert_output --partial "[\"Host\", \"$DNS\"]"
 }
