@@ -33,12 +33,20 @@ setup() {
 	*body-max*) extra+=("http-body-max 1000") ;;
 	*idle*) extra+=("http-idle-timeout 2s") ;;
 	esac
+	local socks=("socket web http/8080 127.0.0.1:8080"
+	    "socket dead http/8081 127.0.0.1:8081")
+	if [[ "$BATS_TEST_DESCRIPTION" == *"https socket"* ]]; then
+		DAEMON_KIND=other daemon_bg webtls "$NS_LAB" \
+		    python3 "$BATS_TEST_DIRNAME/helpers/webapp.py" \
+		    --listen 127.0.0.1:8443 --tls-cert "$T/edge.crt" \
+		    --tls-key "$T/edge.key" --log "$T/webapp.requests"
+		wait_for 10 lab_port_open 8443
+		socks+=("socket sec https/8443 127.0.0.1:8443 tls-ca=$T/ca.crt tls-name=edge.test host=nas.lan")
+	fi
 	edge_conf "log-level debug" "${extra[@]}"
 	edge_start
 	token_add lab1
-	pub_conf pub "$T/lab1.token" "pool 2" \
-	    "socket web http/8080 127.0.0.1:8080" \
-	    "socket dead http/8081 127.0.0.1:8081"
+	pub_conf pub "$T/lab1.token" "pool 2" "${socks[@]}"
 	pub_start pub
 	wait_for 10 edge_has_socket web
 	: >"$T/webapp.requests"
@@ -62,7 +70,8 @@ socket_offline() {
 hc() {
 	in_vis curl -sS --max-time 20 --cacert "$T/ca.crt" \
 	    --resolve "$DNS:443:$EDGE_VIS_IP" \
-	    --resolve "dead-lab1.edge.test:443:$EDGE_VIS_IP" "$@"
+	    --resolve "dead-lab1.edge.test:443:$EDGE_VIS_IP" \
+	    --resolve "sec-lab1.edge.test:443:$EDGE_VIS_IP" "$@"
 }
 
 # raw [ARGS...]: helpers/rawtls.py to the http socket; stdin is sent as
@@ -351,4 +360,17 @@ while n > 0:
 	assert_output --partial "Connection: close"
 	assert_output --partial '"version": "HTTP/1.0"'
 	assert_output --partial "[\"Host\", \"$DNS\"]"
+}
+
+@test "an https socket: the same proxy, the target's TLS is the publisher's; host= sets Host" {
+	wait_for 10 edge_has_socket sec
+	run hc "https://sec-lab1.edge.test/headers"
+	assert_success
+	[ "$(hdr "$output" Host)" = nas.lan ]
+	[ "$(hdr "$output" X-Forwarded-Host)" = sec-lab1.edge.test ]
+	[[ "$(hdr "$output" Forwarded)" == *";host=sec-lab1.edge.test;proto=https" ]]
+	run hc --data-binary @"$BATS_TEST_DIRNAME/helpers/webapp.py" \
+	    "https://sec-lab1.edge.test/upload"
+	assert_output "$(sha256sum <"$BATS_TEST_DIRNAME/helpers/webapp.py" |
+	    cut -d' ' -f1) $(wc -c <"$BATS_TEST_DIRNAME/helpers/webapp.py")"
 }

@@ -2,6 +2,9 @@
 """A target web app for the http socket tests (python3 stdlib only).
 
     webapp.py --listen 127.0.0.1:8080 [--port-file F] [--log F]
+              [--tls-cert CRT --tls-key KEY]
+
+With --tls-cert it speaks HTTPS (a target of an https socket).
 
 Threaded, HTTP/1.1 with keep-alive.  Every request gets one line in the
 log ("METHOD TARGET"), written and flushed before it is answered, so a
@@ -30,6 +33,7 @@ import base64
 import hashlib
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -239,11 +243,17 @@ def main():
     ap.add_argument("--listen", default="127.0.0.1:0")
     ap.add_argument("--port-file")
     ap.add_argument("--log")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     a = ap.parse_args()
     host, port = a.listen.rsplit(":", 1)
     if a.log:
         LOG = open(a.log, "a")
     srv = Server((host.strip("[]"), int(port)), Handler)
+    if a.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:
             f.write("%d\n" % srv.server_address[1])
