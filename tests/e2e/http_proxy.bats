@@ -374,3 +374,20 @@ while n > 0:
 	assert_output "$(sha256sum <"$BATS_TEST_DIRNAME/helpers/webapp.py" |
 	    cut -d' ' -f1) $(wc -c <"$BATS_TEST_DIRNAME/helpers/webapp.py")"
 }
+
+@test "flow control: a slow visitor's download is not buffered at the edge" {
+	local pid rss0 rss1 epid
+	epid=$(cat "$T/edge.pid")
+	hc -o /dev/null "https://$DNS/headers"
+	rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$epid/status")
+	hc --limit-rate 1M -o "$T/slow.out" "https://$DNS/big?n=67108864" &
+	pid=$!
+	sleep 4
+	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$epid/status")
+	kill "$pid"
+	wait "$pid" || true
+	echo "edge RSS $rss0 KiB before, $rss1 KiB during"
+	# 64 MiB were ready at the target; a few MiB reached the visitor.
+	[ "$(stat -c %s "$T/slow.out")" -lt $((16 << 20)) ]
+	[ $((rss1 - rss0)) -lt 16384 ]
+}
