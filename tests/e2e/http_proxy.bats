@@ -391,3 +391,25 @@ while n > 0:
 	[ "$(stat -c %s "$T/slow.out")" -lt $((16 << 20)) ]
 	[ $((rss1 - rss0)) -lt 16384 ]
 }
+
+# rawresp TEXT: what the visitor gets when the target answers TEXT.
+rawresp() {
+	hc -i "https://$DNS/raw?hex=$(printf '%b' "$1" | od -An -tx1 | tr -d ' \n')"
+}
+
+@test "a response two parsers could read differently is a 502" {
+	run rawresp 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+	assert_output --partial "HTTP/1.1 502"
+	assert_output --partial "the target's response was malformed"
+	run rawresp 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd'
+	assert_output --partial "HTTP/1.1 502"
+	run rawresp 'HTTP/1.1 200 OK\nContent-Length: 3\n\nabc'
+	assert_output --partial "HTTP/1.1 502"
+	run rawresp 'HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 3\r\n\r\nabc'
+	assert_output --partial "HTTP/1.1 502"
+	# A good one passes, and a body until close ends the connection.
+	run rawresp 'HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\nuntil close'
+	assert_output --partial "HTTP/1.1 200"
+	assert_output --partial "Connection: close"
+	assert_output --partial "until close"
+}

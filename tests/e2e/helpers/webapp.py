@@ -25,6 +25,8 @@ test can say what reached the target (and what did not).
     GET  /big?n=N       N bytes ("0123456789" repeated); &chunked=1
                         sends them in chunks of 64 KiB
     GET  /status?code=N an empty response with that status
+    GET  /raw?hex=H     writes the bytes H (hex) as the whole response,
+                        then closes (malformed responses on purpose)
     anything else       404
 """
 
@@ -130,6 +132,10 @@ class Handler(BaseHTTPRequestHandler):
             n = int(q.get("n", ["0"])[0])
             chunked = q.get("chunked", ["0"])[0] == "1"
             self.big(n, chunked)
+        elif u.path == "/raw":
+            self.close_connection = True
+            self.wfile.write(bytes.fromhex(q.get("hex", [""])[0]))
+            self.wfile.flush()
         elif u.path == "/status":
             code = int(q.get("code", ["200"])[0])
             self.send_response(code)
