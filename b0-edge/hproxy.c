@@ -582,7 +582,7 @@ start_request(struct hpconn *c)
 	struct hresp rs;
 	struct hreq rq;
 	struct hwho who;
-	char *target = NULL;
+	char *target = NULL, *path;
 	const char *q;
 	size_t plen;
 	int r, hlen, has_body;
@@ -615,7 +615,8 @@ start_request(struct hpconn *c)
 	}
 	snprintf(c->method, sizeof(c->method), "%.*s", (int)req.method_len,
 	    req.method);
-	if ((target = malloc(req.target_len + 1)) == NULL) {
+	/* The target, then its path: NUL-terminated copies for hauth. */
+	if ((target = malloc(2 * (req.target_len + 1))) == NULL) {
 		answer_error(c, NULL, 503, 1, "out of memory");
 		return;
 	}
@@ -623,7 +624,10 @@ start_request(struct hpconn *c)
 	target[req.target_len] = '\0';
 	q = memchr(target, '?', req.target_len);
 	plen = q != NULL ? (size_t)(q - target) : req.target_len;
-	snprintf(c->path, sizeof(c->path), "%.*s", (int)plen, target);
+	path = target + req.target_len + 1;
+	memcpy(path, target, plen);
+	path[plen] = '\0';
+	b0_strlcpy(c->path, path, sizeof(c->path));
 	c->head_req = strcmp(c->method, "HEAD") == 0;
 	c->html = accepts_html(&req.h);
 	c->expect = b0_http_has_token(&req.h, "Expect", "100-continue");
@@ -662,8 +666,7 @@ start_request(struct hpconn *c)
 	rq.req = &req;
 	rq.method = c->method;
 	rq.target = target;
-	target[plen] = '\0';
-	rq.path = target;
+	rq.path = path;
 	rq.query = q != NULL ? target + plen + 1 : "";
 	rq.host = k->dns;
 	rq.peer = c->peer;
@@ -697,7 +700,7 @@ start_request(struct hpconn *c)
 		goto out;
 	}
 	/* Never the target's: /.b0/ is the edge's on every socket host. */
-	if (b0_str_has_prefix(c->path, "/.b0/")) {
+	if (b0_str_has_prefix(path, "/.b0/")) {
 		answer_error(
 		    c, &req.h, 404, has_body, "no such page: %s", c->path);
 		goto out;
