@@ -13,6 +13,11 @@ bats_require_minimum_version 1.5.0
 DNS=web-lab1.edge.test
 
 setup() {
+	if [[ "$BATS_TEST_DESCRIPTION" == edge.conf* ]]; then
+		b0_tmpdir
+		b0_pki "$T" || return 1
+		return 0
+	fi
 	# Until b0-publish publishes http sockets (branch pubhttp).
 	local p=$BATS_TEST_TMPDIR
 	(umask 077 && echo x >"$p/probe.token")
@@ -412,4 +417,29 @@ rawresp() {
 	assert_output --partial "HTTP/1.1 200"
 	assert_output --partial "Connection: close"
 	assert_output --partial "until close"
+}
+
+# conf_t LINE: b0-edge -t on an edge.conf with LINE.
+conf_t() {
+	b0_edge_conf "$T" 127.0.0.1:0 20000-20010 "$@"
+	"$B0_BUILD/b0-edge" -f "$T/edge.conf" -t
+}
+
+@test "edge.conf: the http-* keywords, and their errors by file:line" {
+	run conf_t "http-head-max 8K" "http-line-max 4K" "http-fields-max 32" \
+	    "http-body-max 10M" "http-idle-timeout 5m" \
+	    "http-upstream-timeout 90s" "http-session-lifetime 1h"
+	assert_success
+	run conf_t "http-head-max 100"
+	assert_failure
+	assert_output --partial "edge.conf:8: http-head-max"
+	run conf_t "http-fields-max 65"
+	assert_failure
+	assert_output --partial "edge.conf:8: http-fields-max"
+	run conf_t "http-upstream-timeout soon"
+	assert_failure
+	assert_output --partial "edge.conf:8: http-upstream-timeout"
+	run conf_t "http-body-max lots"
+	assert_failure
+	assert_output --partial "edge.conf:8: http-body-max"
 }
