@@ -44,9 +44,10 @@
 #include "pages.h"
 
 #define CHUNK (16 * 1024)
-#define UIN_MAX (64 * 1024)    /* the target's bytes not yet moved */
-#define BODY_HIGH (64 * 1024)  /* body bytes queued towards a side */
-#define WRITE_MS 30000	       /* a closing answer must drain by then */
+#define UIN_MAX (64 * 1024)   /* the target's bytes not yet moved */
+#define BODY_HIGH (64 * 1024) /* body bytes queued towards a side */
+#define WRITE_MS 30000	      /* a closing answer must drain by then */
+#define HEAD_MS 15000
 #define LINGER_MS 2000	       /* after close_notify, the client's EOF */
 #define DRAIN_MAX (256 * 1024) /* input discarded while closing */
 #define KEEPALIVE_S 60	       /* TCP keepalive on the visitor */
@@ -80,6 +81,7 @@ enum hp_timer {
 	TM_NONE = 0,
 	TM_IDLE,     /* between requests, or a transfer that stalls */
 	TM_UPSTREAM, /* the target's response head */
+	TM_HEAD,     /* a request head, once begun, must arrive whole */
 	TM_WRITE,    /* the closing answer */
 	TM_LINGER
 };
@@ -729,7 +731,7 @@ start_request(struct hpconn *c)
 			    b0_strerror(r));
 		goto out;
 	}
-	c->ws = strcmp(c->method, "GET") == 0 &&
+	c->ws = strcmp(c->method, "GET") == 0 && req.h.minor == 1 &&
 		b0_http_has_token(&req.h, "Upgrade", "websocket") &&
 		b0_http_has_token(&req.h, "Connection", "upgrade");
 	if ((r = build_head(c, &req, &who)) != 0) {
@@ -1220,6 +1222,7 @@ static void
 hp_timeout(struct b0_loop *loop, void *cookie)
 {
 	struct hpconn *c = cookie;
+	enum hp_timer was = c->tmode;
 
 	(void)loop;
 	c->tmode = TM_NONE;
@@ -1236,6 +1239,14 @@ hp_timeout(struct b0_loop *loop, void *cookie)
 			    "the target did not answer within %llu s",
 			    (unsigned long long)(c->e->conf->http_upstream_ms /
 						 1000));
+			break;
+		}
+		if (was == TM_HEAD) {
+			b0_strlcpy(c->method, "-", sizeof(c->method));
+			b0_strlcpy(c->path, "-", sizeof(c->path));
+			answer_error(c, NULL, 408, 1,
+			    "the request did not arrive whole within %d s",
+			    HEAD_MS / 1000);
 			break;
 		}
 		if (c->rs != RS_NONE)
@@ -1269,6 +1280,11 @@ set_timer(struct hpconn *c, int progress)
 	} else if (c->rs == RS_HEAD && c->rq == RQ_DONE) {
 		want = TM_UPSTREAM;
 		ms = e->conf->http_upstream_ms;
+	} else if (c->rs == RS_NONE && b0_buf_len(&c->vin) > 0 &&
+		   b0_buf_len(&c->vout) == 0 && b0_buf_len(&c->uout) == 0) {
+		/* Progress does not extend it: no head a byte a minute. */
+		want = TM_HEAD;
+		ms = HEAD_MS;
 	}
 	if (want == TM_NONE) {
 		b0_timer_cancel(e->loop, &c->timer);

@@ -443,3 +443,12 @@ conf_t() {
 	assert_failure
 	assert_output --partial "edge.conf:8: http-body-max"
 }
+
+@test "a request head must arrive whole within 15 s, however slowly it trickles" {
+	local t0 t1
+	t0=$(ms_now)
+	run raw --idle 30 --data "GET /headers HTTP/1.1\r\nHost: $DNS\r\n\r\nGET /headers HTTP/1.1\r\nHost: $DNS\r\nX-Slow: 1"
+	t1=$(ms_now)
+	[ "$(grep -o 'HTTP/1.1 [0-9][0-9][0-9]' <<<"$output" | tr '\n' ' ')" = "HTTP/1.1 200 HTTP/1.1 408 " ]
+	[ $((t1 - t0)) -ge 14000 ] && [ $((t1 - t0)) -lt 25000 ]
+}
