@@ -452,3 +452,21 @@ conf_t() {
 	[ "$(grep -o 'HTTP/1.1 [0-9][0-9][0-9]' <<<"$output" | tr '\n' ' ')" = "HTTP/1.1 200 HTTP/1.1 408 " ]
 	[ $((t1 - t0)) -ge 14000 ] && [ $((t1 - t0)) -lt 25000 ]
 }
+
+@test "30 visitors at once, more than the pool: every one gets its answers" {
+	local i pids=()
+	for i in $(seq 1 30); do
+		hc -o "$T/par.$i" -o /dev/null -w '%{http_code}\n' \
+		    "https://$DNS/big?n=$((i * 1000))" "https://$DNS/slow?ms=200" \
+		    >"$T/par.$i.codes" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	for i in $(seq 1 30); do
+		[ "$(tr '\n' ' ' <"$T/par.$i.codes")" = "200 200 " ] ||
+		    { echo "visitor $i: $(cat "$T/par.$i.codes")"; false; }
+	done
+	[ "$(reached 'GET /slow')" -eq 30 ]
+}
