@@ -182,6 +182,8 @@ hproxy_stream_end(
 	    (b0_str_has_prefix(how, "reset by peer") ||
 		b0_str_has_prefix(how, "refused")))
 		how = p + 2;
+	if (b0_str_has_prefix(how, "connect "))
+		how += 8;
 	TAILQ_FOREACH(c, &e->hpconns, entry)
 	{
 		if (c->ufd != -1 && c->k != NULL &&

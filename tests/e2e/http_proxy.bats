@@ -278,7 +278,7 @@ sys.stdout.buffer.write(out)' | sha256sum)
 	assert_success
 	assert_output --partial "HTTP/1.1 502"
 	assert_output --partial "Content-Type: text/plain"
-	assert_output --partial "nothing answered at the target (connect 127.0.0.1:8081: Connection refused)"
+	assert_output --partial "nothing answered at the target (127.0.0.1:8081: Connection refused)"
 	run hc -i -H 'Accept: text/html,*/*;q=0.8' "https://dead-lab1.edge.test/"
 	assert_output --partial "HTTP/1.1 502"
 	assert_output --partial "Content-Type: text/html"
