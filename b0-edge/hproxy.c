@@ -1251,9 +1251,13 @@ hp_timeout(struct b0_loop *loop, void *cookie)
 			    HEAD_MS / 1000);
 			break;
 		}
-		if (c->rs != RS_NONE)
-			b0_notice(&c->e->log, "http %s %s: transfer stalled",
-			    c->k->dns, c->peer);
+		if (c->rs == RS_NONE && b0_buf_len(&c->vout) == 0) {
+			/* Idle: a clean close (close_notify). */
+			start_close(c);
+			break;
+		}
+		b0_notice(&c->e->log, "http %s %s: transfer stalled", c->k->dns,
+		    c->peer);
 		c->state = HP_DEAD;
 		break;
 	default:
