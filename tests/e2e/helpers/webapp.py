@@ -58,6 +58,9 @@ def log_line(text):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "webapp"
+    # One write per response (http.server flushes after each request):
+    # a head and a body in two small writes meet Nagle and delayed ACKs.
+    wbufsize = 1 << 16
 
     def log_message(self, fmt, *args):  # quiet on stderr
         pass
@@ -135,7 +138,6 @@ class Handler(BaseHTTPRequestHandler):
         elif u.path == "/raw":
             self.close_connection = True
             self.wfile.write(bytes.fromhex(q.get("hex", [""])[0]))
-            self.wfile.flush()
         elif u.path == "/status":
             code = int(q.get("code", ["200"])[0])
             self.send_response(code)
