@@ -44,9 +44,10 @@
 #include "pages.h"
 
 #define CHUNK (16 * 1024)
-#define UIN_MAX (64 * 1024)    /* the target's bytes not yet moved */
-#define BODY_HIGH (64 * 1024)  /* body bytes queued towards a side */
-#define WRITE_MS 30000	       /* a closing answer must drain by then */
+#define UIN_MAX (64 * 1024)   /* the target's bytes not yet moved */
+#define BODY_HIGH (64 * 1024) /* body bytes queued towards a side */
+#define WRITE_MS 30000	      /* a closing answer must drain by then */
+#define HEAD_MS 15000
 #define LINGER_MS 2000	       /* after close_notify, the client's EOF */
 #define DRAIN_MAX (256 * 1024) /* input discarded while closing */
 #define KEEPALIVE_S 60	       /* TCP keepalive on the visitor */
@@ -80,6 +81,7 @@ enum hp_timer {
 	TM_NONE = 0,
 	TM_IDLE,     /* between requests, or a transfer that stalls */
 	TM_UPSTREAM, /* the target's response head */
+	TM_HEAD,     /* a request head, once begun, must arrive whole */
 	TM_WRITE,    /* the closing answer */
 	TM_LINGER
 };
@@ -109,6 +111,7 @@ struct hpconn {
 	int ws;			/* a WebSocket upgrade was asked for */
 	int head_req;		/* HEAD: the response has no body */
 	int html;		/* the request's Accept has text/html */
+	int expect;		/* the request asked for 100-continue */
 	char why[B0_TEXT_SIZE]; /* how the stream ended, if it did */
 	int v10;		/* an HTTP/1.0 visitor */
 	uint64_t left;		/* RQ_LENGTH, RS_LENGTH: bytes to go */
@@ -179,6 +182,8 @@ hproxy_stream_end(
 	    (b0_str_has_prefix(how, "reset by peer") ||
 		b0_str_has_prefix(how, "refused")))
 		how = p + 2;
+	if (b0_str_has_prefix(how, "connect "))
+		how += 8;
 	TAILQ_FOREACH(c, &e->hpconns, entry)
 	{
 		if (c->ufd != -1 && c->k != NULL &&
@@ -561,6 +566,7 @@ open_upstream(struct hpconn *c)
 		return r;
 	}
 	c->ufd = sv[0];
+	c->why[0] = '\0';
 	return 0;
 }
 
@@ -580,7 +586,7 @@ start_request(struct hpconn *c)
 	struct hresp rs;
 	struct hreq rq;
 	struct hwho who;
-	char *target = NULL;
+	char *target = NULL, *path;
 	const char *q;
 	size_t plen;
 	int r, hlen, has_body;
@@ -613,7 +619,8 @@ start_request(struct hpconn *c)
 	}
 	snprintf(c->method, sizeof(c->method), "%.*s", (int)req.method_len,
 	    req.method);
-	if ((target = malloc(req.target_len + 1)) == NULL) {
+	/* The target, then its path: NUL-terminated copies for hauth. */
+	if ((target = malloc(2 * (req.target_len + 1))) == NULL) {
 		answer_error(c, NULL, 503, 1, "out of memory");
 		return;
 	}
@@ -621,9 +628,13 @@ start_request(struct hpconn *c)
 	target[req.target_len] = '\0';
 	q = memchr(target, '?', req.target_len);
 	plen = q != NULL ? (size_t)(q - target) : req.target_len;
-	snprintf(c->path, sizeof(c->path), "%.*s", (int)plen, target);
+	path = target + req.target_len + 1;
+	memcpy(path, target, plen);
+	path[plen] = '\0';
+	b0_strlcpy(c->path, path, sizeof(c->path));
 	c->head_req = strcmp(c->method, "HEAD") == 0;
 	c->html = accepts_html(&req.h);
+	c->expect = b0_http_has_token(&req.h, "Expect", "100-continue");
 	c->v10 = req.h.minor == 0;
 	if (req.h.minor == 0
 		? !b0_http_has_token(&req.h, "Connection", "keep-alive")
@@ -659,8 +670,7 @@ start_request(struct hpconn *c)
 	rq.req = &req;
 	rq.method = c->method;
 	rq.target = target;
-	target[plen] = '\0';
-	rq.path = target;
+	rq.path = path;
 	rq.query = q != NULL ? target + plen + 1 : "";
 	rq.host = k->dns;
 	rq.peer = c->peer;
@@ -694,7 +704,7 @@ start_request(struct hpconn *c)
 		goto out;
 	}
 	/* Never the target's: /.b0/ is the edge's on every socket host. */
-	if (b0_str_has_prefix(c->path, "/.b0/")) {
+	if (b0_str_has_prefix(path, "/.b0/")) {
 		answer_error(
 		    c, &req.h, 404, has_body, "no such page: %s", c->path);
 		goto out;
@@ -703,6 +713,15 @@ start_request(struct hpconn *c)
 		answer_error(c, &req.h, 502, has_body,
 		    "publisher %s is not connected", k->publisher);
 		goto out;
+	}
+	if (c->ufd != -1 && c->u_eof) {
+		/* The target closed between requests: a new stream. */
+		b0_loop_del(e->loop, c->ufd);
+		close(c->ufd);
+		c->ufd = -1;
+		c->u_eof = 0;
+		b0_buf_reset(&c->uin);
+		b0_buf_reset(&c->uout);
 	}
 	if (c->ufd == -1 && (r = open_upstream(c)) != 0) {
 		if (r == B0_ERR_NOT_FOUND)
@@ -714,7 +733,7 @@ start_request(struct hpconn *c)
 			    b0_strerror(r));
 		goto out;
 	}
-	c->ws = strcmp(c->method, "GET") == 0 &&
+	c->ws = strcmp(c->method, "GET") == 0 && req.h.minor == 1 &&
 		b0_http_has_token(&req.h, "Upgrade", "websocket") &&
 		b0_http_has_token(&req.h, "Connection", "upgrade");
 	if ((r = build_head(c, &req, &who)) != 0) {
@@ -884,7 +903,7 @@ take_response_head(struct hpconn *c)
 		return;
 	}
 	if (resp.status >= 100 && resp.status < 200 && resp.status != 101) {
-		if (resp.status == 100)
+		if (resp.status == 100 && c->expect && !c->v10)
 			(void)b0_buf_put_str(
 			    &c->vout, "HTTP/1.1 100 Continue\r\n\r\n");
 		b0_buf_consume(&c->uin, (size_t)n);
@@ -1025,8 +1044,9 @@ process(struct hpconn *c)
 		return 0;
 	if (c->rs == RS_NONE) {
 		if (b0_buf_len(&c->vin) == 0) {
+			/* The visitor is done: its last answer goes first. */
 			if (c->v_eof)
-				c->state = HP_DEAD;
+				start_close(c);
 			return c->v_eof;
 		}
 		/* One at a time: the last request's bytes go out first. */
@@ -1204,6 +1224,7 @@ static void
 hp_timeout(struct b0_loop *loop, void *cookie)
 {
 	struct hpconn *c = cookie;
+	enum hp_timer was = c->tmode;
 
 	(void)loop;
 	c->tmode = TM_NONE;
@@ -1222,9 +1243,21 @@ hp_timeout(struct b0_loop *loop, void *cookie)
 						 1000));
 			break;
 		}
-		if (c->rs != RS_NONE)
-			b0_notice(&c->e->log, "http %s %s: transfer stalled",
-			    c->k->dns, c->peer);
+		if (was == TM_HEAD) {
+			b0_strlcpy(c->method, "-", sizeof(c->method));
+			b0_strlcpy(c->path, "-", sizeof(c->path));
+			answer_error(c, NULL, 408, 1,
+			    "the request did not arrive whole within %d s",
+			    HEAD_MS / 1000);
+			break;
+		}
+		if (c->rs == RS_NONE && b0_buf_len(&c->vout) == 0) {
+			/* Idle: a clean close (close_notify). */
+			start_close(c);
+			break;
+		}
+		b0_notice(&c->e->log, "http %s %s: transfer stalled", c->k->dns,
+		    c->peer);
 		c->state = HP_DEAD;
 		break;
 	default:
@@ -1253,6 +1286,11 @@ set_timer(struct hpconn *c, int progress)
 	} else if (c->rs == RS_HEAD && c->rq == RQ_DONE) {
 		want = TM_UPSTREAM;
 		ms = e->conf->http_upstream_ms;
+	} else if (c->rs == RS_NONE && b0_buf_len(&c->vin) > 0 &&
+		   b0_buf_len(&c->vout) == 0 && b0_buf_len(&c->uout) == 0) {
+		/* Progress does not extend it: no head a byte a minute. */
+		want = TM_HEAD;
+		ms = HEAD_MS;
 	}
 	if (want == TM_NONE) {
 		b0_timer_cancel(e->loop, &c->timer);

@@ -13,6 +13,11 @@ bats_require_minimum_version 1.5.0
 DNS=web-lab1.edge.test
 
 setup() {
+	if [[ "$BATS_TEST_DESCRIPTION" == edge.conf* ]]; then
+		b0_tmpdir
+		b0_pki "$T" || return 1
+		return 0
+	fi
 	# Until b0-publish publishes http sockets (branch pubhttp).
 	local p=$BATS_TEST_TMPDIR
 	(umask 077 && echo x >"$p/probe.token")
@@ -31,13 +36,22 @@ setup() {
 	case "$BATS_TEST_DESCRIPTION" in
 	*504*) extra+=("http-upstream-timeout 2s") ;;
 	*body-max*) extra+=("http-body-max 1000") ;;
+	*idle*) extra+=("http-idle-timeout 2s") ;;
 	esac
+	local socks=("socket web http/8080 127.0.0.1:8080"
+	    "socket dead http/8081 127.0.0.1:8081")
+	if [[ "$BATS_TEST_DESCRIPTION" == *"https socket"* ]]; then
+		DAEMON_KIND=other daemon_bg webtls "$NS_LAB" \
+		    python3 "$BATS_TEST_DIRNAME/helpers/webapp.py" \
+		    --listen 127.0.0.1:8443 --tls-cert "$T/edge.crt" \
+		    --tls-key "$T/edge.key" --log "$T/webapp.requests"
+		wait_for 10 lab_port_open 8443
+		socks+=("socket sec https/8443 127.0.0.1:8443 tls-ca=$T/ca.crt tls-name=edge.test host=nas.lan")
+	fi
 	edge_conf "log-level debug" "${extra[@]}"
 	edge_start
 	token_add lab1
-	pub_conf pub "$T/lab1.token" "pool 2" \
-	    "socket web http/8080 127.0.0.1:8080" \
-	    "socket dead http/8081 127.0.0.1:8081"
+	pub_conf pub "$T/lab1.token" "pool 2" "${socks[@]}"
 	pub_start pub
 	wait_for 10 edge_has_socket web
 	: >"$T/webapp.requests"
@@ -61,7 +75,8 @@ socket_offline() {
 hc() {
 	in_vis curl -sS --max-time 20 --cacert "$T/ca.crt" \
 	    --resolve "$DNS:443:$EDGE_VIS_IP" \
-	    --resolve "dead-lab1.edge.test:443:$EDGE_VIS_IP" "$@"
+	    --resolve "dead-lab1.edge.test:443:$EDGE_VIS_IP" \
+	    --resolve "sec-lab1.edge.test:443:$EDGE_VIS_IP" "$@"
 }
 
 # raw [ARGS...]: helpers/rawtls.py to the http socket; stdin is sent as
@@ -263,7 +278,7 @@ sys.stdout.buffer.write(out)' | sha256sum)
 	assert_success
 	assert_output --partial "HTTP/1.1 502"
 	assert_output --partial "Content-Type: text/plain"
-	assert_output --partial "nothing answered at the target (connect 127.0.0.1:8081: Connection refused)"
+	assert_output --partial "nothing answered at the target (127.0.0.1:8081: Connection refused)"
 	run hc -i -H 'Accept: text/html,*/*;q=0.8' "https://dead-lab1.edge.test/"
 	assert_output --partial "HTTP/1.1 502"
 	assert_output --partial "Content-Type: text/html"
@@ -321,4 +336,137 @@ sys.stdout.buffer.write(out)' | sha256sum)
 	wait_for 5 log_has edge "http $DNS 10\.77\.[0-9.]+:[0-9]+ - GET /big 200 1234 [0-9]+ms$"
 	log_has edge "http $DNS 10\.77\.[0-9.]+:[0-9]+ - GET /status 404 0 [0-9]+ms$"
 	! log_has edge "x=secret"
+}
+
+@test "a 64 MiB download arrives whole, by length and chunked" {
+	local want
+	want=$(python3 -c 'import sys; p=b"0123456789"*6554; n=64<<20
+while n > 0:
+    d=p[:min(n,65536)]; sys.stdout.buffer.write(d); n-=len(d)' | sha256sum)
+	run bash -c "$(declare -f hc in_vis); DNS=$DNS T=$T EDGE_VIS_IP=$EDGE_VIS_IP NS_VIS=$NS_VIS
+	    hc --max-time 120 'https://$DNS/big?n=67108864' | sha256sum
+	    hc --max-time 120 'https://$DNS/big?n=67108864&chunked=1' | sha256sum"
+	assert_success
+	assert_output "$want"$'\n'"$want"
+}
+
+@test "http-idle-timeout closes a connection idle between requests" {
+	local t0 t1
+	t0=$(ms_now)
+	run raw --idle 15 --data "GET /headers HTTP/1.1\r\nHost: $DNS\r\n\r\n"
+	t1=$(ms_now)
+	assert_output --partial "HTTP/1.1 200"
+	[ $((t1 - t0)) -ge 1500 ] && [ $((t1 - t0)) -lt 10000 ]
+}
+
+@test "an HTTP/1.0 request is answered and the connection closes" {
+	run raw --idle 15 --data "GET /headers HTTP/1.0\r\n\r\n"
+	assert_output --partial "HTTP/1.1 200"
+	assert_output --partial "Connection: close"
+	assert_output --partial '"version": "HTTP/1.0"'
+	assert_output --partial "[\"Host\", \"$DNS\"]"
+}
+
+@test "an https socket: the same proxy, the target's TLS is the publisher's; host= sets Host" {
+	wait_for 10 edge_has_socket sec
+	run hc "https://sec-lab1.edge.test/headers"
+	assert_success
+	[ "$(hdr "$output" Host)" = nas.lan ]
+	[ "$(hdr "$output" X-Forwarded-Host)" = sec-lab1.edge.test ]
+	[[ "$(hdr "$output" Forwarded)" == *";host=sec-lab1.edge.test;proto=https" ]]
+	run hc --data-binary @"$BATS_TEST_DIRNAME/helpers/webapp.py" \
+	    "https://sec-lab1.edge.test/upload"
+	assert_output "$(sha256sum <"$BATS_TEST_DIRNAME/helpers/webapp.py" |
+	    cut -d' ' -f1) $(wc -c <"$BATS_TEST_DIRNAME/helpers/webapp.py")"
+}
+
+@test "flow control: a slow visitor's download is not buffered at the edge" {
+	local pid rss0 rss1 epid
+	epid=$(cat "$T/edge.pid")
+	hc -o /dev/null "https://$DNS/headers"
+	rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$epid/status")
+	hc --limit-rate 1M -o "$T/slow.out" "https://$DNS/big?n=67108864" &
+	pid=$!
+	sleep 4
+	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$epid/status")
+	kill "$pid"
+	wait "$pid" || true
+	echo "edge RSS $rss0 KiB before, $rss1 KiB during"
+	# 64 MiB were ready at the target; a few MiB reached the visitor.
+	[ "$(stat -c %s "$T/slow.out")" -lt $((16 << 20)) ]
+	[ $((rss1 - rss0)) -lt 16384 ]
+}
+
+# rawresp TEXT: what the visitor gets when the target answers TEXT.
+rawresp() {
+	hc -i "https://$DNS/raw?hex=$(printf '%b' "$1" | od -An -tx1 | tr -d ' \n')"
+}
+
+@test "a response two parsers could read differently is a 502" {
+	run rawresp 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+	assert_output --partial "HTTP/1.1 502"
+	assert_output --partial "the target's response was malformed"
+	run rawresp 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd'
+	assert_output --partial "HTTP/1.1 502"
+	run rawresp 'HTTP/1.1 200 OK\nContent-Length: 3\n\nabc'
+	assert_output --partial "HTTP/1.1 502"
+	run rawresp 'HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 3\r\n\r\nabc'
+	assert_output --partial "HTTP/1.1 502"
+	# A good one passes, and a body until close ends the connection.
+	run rawresp 'HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\nuntil close'
+	assert_output --partial "HTTP/1.1 200"
+	assert_output --partial "Connection: close"
+	assert_output --partial "until close"
+}
+
+# conf_t LINE: b0-edge -t on an edge.conf with LINE.
+conf_t() {
+	b0_edge_conf "$T" 127.0.0.1:0 20000-20010 "$@"
+	"$B0_BUILD/b0-edge" -f "$T/edge.conf" -t
+}
+
+@test "edge.conf: the http-* keywords, and their errors by file:line" {
+	run conf_t "http-head-max 8K" "http-line-max 4K" "http-fields-max 32" \
+	    "http-body-max 10M" "http-idle-timeout 5m" \
+	    "http-upstream-timeout 90s" "http-session-lifetime 1h"
+	assert_success
+	run conf_t "http-head-max 100"
+	assert_failure
+	assert_output --partial "edge.conf:8: http-head-max"
+	run conf_t "http-fields-max 65"
+	assert_failure
+	assert_output --partial "edge.conf:8: http-fields-max"
+	run conf_t "http-upstream-timeout soon"
+	assert_failure
+	assert_output --partial "edge.conf:8: http-upstream-timeout"
+	run conf_t "http-body-max lots"
+	assert_failure
+	assert_output --partial "edge.conf:8: http-body-max"
+}
+
+@test "a request head must arrive whole within 15 s, however slowly it trickles" {
+	local t0 t1
+	t0=$(ms_now)
+	run raw --idle 30 --data "GET /headers HTTP/1.1\r\nHost: $DNS\r\n\r\nGET /headers HTTP/1.1\r\nHost: $DNS\r\nX-Slow: 1"
+	t1=$(ms_now)
+	[ "$(grep -o 'HTTP/1.1 [0-9][0-9][0-9]' <<<"$output" | tr '\n' ' ')" = "HTTP/1.1 200 HTTP/1.1 408 " ]
+	[ $((t1 - t0)) -ge 14000 ] && [ $((t1 - t0)) -lt 25000 ]
+}
+
+@test "30 visitors at once, more than the pool: every one gets its answers" {
+	local i pids=()
+	for i in $(seq 1 30); do
+		hc -o "$T/par.$i" -o /dev/null -w '%{http_code}\n' \
+		    "https://$DNS/big?n=$((i * 1000))" "https://$DNS/slow?ms=200" \
+		    >"$T/par.$i.codes" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	for i in $(seq 1 30); do
+		[ "$(tr '\n' ' ' <"$T/par.$i.codes")" = "200 200 " ] ||
+		    { echo "visitor $i: $(cat "$T/par.$i.codes")"; false; }
+	done
+	[ "$(reached 'GET /slow')" -eq 30 ]
 }

@@ -2,6 +2,9 @@
 """A target web app for the http socket tests (python3 stdlib only).
 
     webapp.py --listen 127.0.0.1:8080 [--port-file F] [--log F]
+              [--tls-cert CRT --tls-key KEY]
+
+With --tls-cert it speaks HTTPS (a target of an https socket).
 
 Threaded, HTTP/1.1 with keep-alive.  Every request gets one line in the
 log ("METHOD TARGET"), written and flushed before it is answered, so a
@@ -22,6 +25,8 @@ test can say what reached the target (and what did not).
     GET  /big?n=N       N bytes ("0123456789" repeated); &chunked=1
                         sends them in chunks of 64 KiB
     GET  /status?code=N an empty response with that status
+    GET  /raw?hex=H     writes the bytes H (hex) as the whole response,
+                        then closes (malformed responses on purpose)
     anything else       404
 """
 
@@ -30,6 +35,7 @@ import base64
 import hashlib
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -52,6 +58,9 @@ def log_line(text):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "webapp"
+    # One write per response (http.server flushes after each request):
+    # a head and a body in two small writes meet Nagle and delayed ACKs.
+    wbufsize = 1 << 16
 
     def log_message(self, fmt, *args):  # quiet on stderr
         pass
@@ -126,6 +135,9 @@ class Handler(BaseHTTPRequestHandler):
             n = int(q.get("n", ["0"])[0])
             chunked = q.get("chunked", ["0"])[0] == "1"
             self.big(n, chunked)
+        elif u.path == "/raw":
+            self.close_connection = True
+            self.wfile.write(bytes.fromhex(q.get("hex", [""])[0]))
         elif u.path == "/status":
             code = int(q.get("code", ["200"])[0])
             self.send_response(code)
@@ -239,11 +251,17 @@ def main():
     ap.add_argument("--listen", default="127.0.0.1:0")
     ap.add_argument("--port-file")
     ap.add_argument("--log")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     a = ap.parse_args()
     host, port = a.listen.rsplit(":", 1)
     if a.log:
         LOG = open(a.log, "a")
     srv = Server((host.strip("[]"), int(port)), Handler)
+    if a.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:
             f.write("%d\n" % srv.server_address[1])
