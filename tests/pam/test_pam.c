@@ -181,17 +181,24 @@ pathf(char *out, size_t sz, const char *name)
 static void
 write_file(const char *name, const char *text, mode_t mode)
 {
-	char p[PATH_MAX];
+	char p[PATH_MAX], tmp[PATH_MAX + 8];
 	int fd;
 
+	/*
+	 * Replaced at once (rename), so a module reading the file while a
+	 * case rewrites it never sees it missing or half written.
+	 */
 	pathf(p, sizeof(p), name);
-	unlink(p);
-	if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode)) == -1)
-		die(p);
+	snprintf(tmp, sizeof(tmp), "%s.new", p);
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode)) == -1)
+		die(tmp);
 	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		die(p);
+		die(tmp);
 	fchmod(fd, mode);
 	close(fd);
+	if (rename(tmp, p) == -1)
+		die(p);
 }
 
 static void
