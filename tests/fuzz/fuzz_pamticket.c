@@ -10,7 +10,8 @@
  *   3  sign as a ticket payload with a key of the set, then verify it: the
  *      claims checks see every payload the fuzzer makes
  *   4  the same as an access token payload
- *   5  prompt answers, one a line: "i/n part" for parts 1, 2, ... until
+ *   5  prompt answers, each ended by a NUL (an answer is a C string; sshd's
+ *      placeholder holds a newline): "i/n part" for parts 1, 2, ... until
  *      n; the token they make is then verified as an access token
  * Anything unexpected (an invariant broken) aborts.  The corpus tokens in
  * tests/fuzz/corpus/pamticket/ are signed by the key "fz-pam" below (its
@@ -165,7 +166,7 @@ sign(enum pam_b0_kind kind, const char *payload, size_t len)
 	b0_str_wipe_free(tok);
 }
 
-/* The prompt loop of pam_b0.c, over the lines of in. */
+/* The prompt loop of pam_b0.c, over the NUL-ended answers in in. */
 static void
 prompt(const char *in, size_t len)
 {
@@ -184,7 +185,7 @@ prompt(const char *in, size_t len)
 			pr = PAM_CONV_ERR; /* no more answers */
 			break;
 		}
-		nl = memchr(in + off, '\n', len - off);
+		nl = memchr(in + off, '\0', len - off);
 		ll = nl != NULL ? (size_t)(nl - (in + off)) : len - off;
 		if ((a = strndup(in + off, ll)) == NULL)
 			abort();
