@@ -163,17 +163,29 @@ FUZZ_BUILD ?= build/fuzz
 FUZZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
 
+# Targets for the parsers of pam_b0 and b0-publish link their objects too.
+FUZZ_PAM_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(PAM_SRC))
+FUZZ_PUB_OBJ := $(FUZZ_BUILD)/obj/b0-publish/ident.o \
+	$(FUZZ_BUILD)/obj/b0-publish/tickets.o
+
 fuzz:
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang \
 	    CFLAGS="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" \
-	    $(FUZZ_BUILD)/libb0.a $(FUZZ_BUILD)/libb0policy.a fuzz-bins
+	    $(FUZZ_BUILD)/libb0.a $(FUZZ_BUILD)/libb0policy.a \
+	    $(FUZZ_PAM_OBJ) $(FUZZ_PUB_OBJ) fuzz-bins
 
 fuzz-bins: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/fuzz_pamticket: $(FUZZ_PAM_OBJ)
+$(FUZZ_BUILD)/fuzz_pamticket: FUZZ_EXTRA := -Ipam_b0 -lpam
+$(FUZZ_BUILD)/fuzz_identreq: $(FUZZ_BUILD)/obj/pam_b0/ticket.o $(FUZZ_PUB_OBJ)
+$(FUZZ_BUILD)/fuzz_identreq: FUZZ_EXTRA := -Ipam_b0 -Ib0-publish
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libb0policy.a \
     $(FUZZ_BUILD)/libb0.a
 	clang $(B0_CPPFLAGS) -std=gnu11 $(FUZZ_FLAGS) -fsanitize=fuzzer \
-	    -o $@ $^ $(SSL_LIBS)
+	    -o $@ $(filter-out %.a,$^) $(filter %.a,$^) $(SSL_LIBS) \
+	    $(FUZZ_EXTRA)
 
 fuzz-smoke: fuzz
 	@tests/fuzz/run-smoke $(FUZZ_BUILD) $(FUZZ_SECONDS)

@@ -370,45 +370,60 @@ allowed(const struct ident *id, uid_t uid)
 	return 0;
 }
 
+int
+ident_parse_request(const char *line, char *ip, uint8_t *addr, size_t *alenp,
+    uint32_t *portp, const char **errp)
+{
+	const char *arg, *sp;
+	size_t iplen;
+
+	*errp = NULL;
+	*alenp = 0;
+	*portp = 0;
+	ip[0] = '\0';
+	if (strncmp(line, "ticket ", 7) != 0) {
+		*errp = "error unknown request (ticket <ip> <port>)\n";
+		return B0_ERR_FORMAT;
+	}
+	arg = line + 7;
+	if ((sp = strchr(arg, ' ')) == NULL ||
+	    (iplen = (size_t)(sp - arg)) == 0 || iplen >= IDENT_IP_SIZE) {
+		*errp = "error expected: ticket <ip> <port>\n";
+		return B0_ERR_FORMAT;
+	}
+	memcpy(ip, arg, iplen);
+	ip[iplen] = '\0';
+	if (inet_pton(AF_INET, ip, addr) == 1)
+		*alenp = 4;
+	else if (inet_pton(AF_INET6, ip, addr) == 1)
+		*alenp = 16;
+	else {
+		*errp = "error not an IP address\n";
+		return B0_ERR_FORMAT;
+	}
+	if (b0_parse_u32(sp + 1, 1, 65535, portp) != 0) {
+		*errp = "error not a port from 1 to 65535\n";
+		return B0_ERR_FORMAT;
+	}
+	return 0;
+}
+
 /* Answer one request line into cl->out. */
 static void
 answer(struct iclient *cl, const char *line)
 {
 	struct ident *id = cl->id;
-	char ip[INET6_ADDRSTRLEN + 1], *sp;
-	const char *tk, *arg;
+	char ip[IDENT_IP_SIZE];
+	const char *tk, *err;
 	uint8_t addr[16];
-	size_t iplen;
+	size_t alen;
 	uint32_t port;
-	int alen;
 
-	if (strncmp(line, "ticket ", 7) != 0) {
-		b0_buf_put_str(&cl->out, "error unknown request (ticket <ip> "
-					 "<port>)\n");
+	if (ident_parse_request(line, ip, addr, &alen, &port, &err) != 0) {
+		b0_buf_put_str(&cl->out, err);
 		return;
 	}
-	arg = line + 7;
-	if ((sp = strchr(arg, ' ')) == NULL ||
-	    (iplen = (size_t)(sp - arg)) == 0 || iplen >= sizeof(ip)) {
-		b0_buf_put_str(
-		    &cl->out, "error expected: ticket <ip> <port>\n");
-		return;
-	}
-	memcpy(ip, arg, iplen);
-	ip[iplen] = '\0';
-	if (inet_pton(AF_INET, ip, addr) == 1)
-		alen = 4;
-	else if (inet_pton(AF_INET6, ip, addr) == 1)
-		alen = 16;
-	else {
-		b0_buf_put_str(&cl->out, "error not an IP address\n");
-		return;
-	}
-	if (b0_parse_u32(sp + 1, 1, 65535, &port) != 0) {
-		b0_buf_put_str(&cl->out, "error not a port from 1 to 65535\n");
-		return;
-	}
-	tk = tickets_get(&id->p->tickets, addr, (size_t)alen, (uint16_t)port);
+	tk = tickets_get(&id->p->tickets, addr, alen, (uint16_t)port);
 	b0_debug(&id->p->log, "ticket-socket: ticket %s %u: %s", ip,
 	    (unsigned)port, tk != NULL ? "ok" : "none");
 	if (tk == NULL)

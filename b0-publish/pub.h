@@ -189,6 +189,17 @@ int ident_keys(struct pub *p, const uint8_t *m, size_t len);
 void ident_check_ticket(struct pub *p, const char *ticket);
 void ident_free(struct ident *id);
 
+/*
+ * ident_parse_request(line, ip, addr, alenp, portp, errp): one request
+ * line of the identity socket (NUL-terminated, no newline), "ticket <ip>
+ * <port>".  Returns 0 with ip (IDENT_IP_SIZE bytes) the address as given,
+ * addr (16 bytes) and *alenp (4 or 16) its bytes, *portp 1 to 65535; or
+ * B0_ERR_FORMAT with *errp the answer line ("error ...\n").
+ */
+#define IDENT_IP_SIZE 47 /* INET6_ADDRSTRLEN + 1 */
+int ident_parse_request(const char *line, char *ip, uint8_t *addr,
+    size_t *alenp, uint32_t *portp, const char **errp);
+
 /* ls.c: the control socket and the table of published sockets. */
 int pub_ctl_handler(
     const char *req, uid_t uid, struct b0_buf *reply, void *cookie);

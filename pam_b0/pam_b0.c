@@ -190,14 +190,10 @@ is_token_char(unsigned char ch)
 	       (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
 }
 
-/*
- * Check one answer "<i>/<n> <part>" for part i (of *np parts, 0 before the
- * first answer) and append the part to tok.  Returns PAM_SUCCESS or
- * PAM_AUTH_ERR with em saying why.
- */
-static int
-take_part(const char *a, unsigned i, unsigned *np, char *tok, size_t *lenp,
-    struct b0_errmsg *em)
+/* pam_b0.h says what it does. */
+int
+pam_b0_take_part(const char *a, unsigned i, unsigned *np, char *tok,
+    size_t *lenp, struct b0_errmsg *em)
 {
 	const char *slash, *sp, *part;
 	uint32_t ai, an;
@@ -295,7 +291,7 @@ prompt_token(
 			pr = PAM_AUTH_ERR;
 			goto out;
 		}
-		pr = take_part(resp, i, &n, tok, lenp, em);
+		pr = pam_b0_take_part(resp, i, &n, tok, lenp, em);
 		b0_str_wipe_free(resp);
 		resp = NULL;
 		if (pr != PAM_SUCCESS)

@@ -83,6 +83,16 @@ void pam_b0_conf_free(struct pam_b0_conf *c);
 int pam_b0_ticket_fetch(const char *sockpath, const char *ip, const char *port,
     char **ticketp, struct b0_errmsg *em);
 
+/*
+ * pam_b0_ticket_answer(sockpath, line, have, ticketp, em):
+ * The answer of pam_b0_ticket_fetch(): the have bytes at line (changed:
+ * the newline becomes a NUL) must be one line "ok <ticket>", "none" or
+ * "error <text>".  Returns as pam_b0_ticket_fetch() does; sockpath names
+ * the socket in em.
+ */
+int pam_b0_ticket_answer(const char *sockpath, char *line, size_t have,
+    char **ticketp, struct b0_errmsg *em);
+
 /* What a verified ticket or token says. */
 struct pam_b0_id {
 	char email[B0_IDENT_EMAIL_MAX + 1];
@@ -107,5 +117,30 @@ enum pam_b0_kind {
 int pam_b0_verify(const struct pam_b0_conf *c, enum pam_b0_kind kind,
     const char *token, size_t len, int64_t now, struct pam_b0_id *id,
     int *filep, struct b0_errmsg *em);
+
+/*
+ * The two halves of pam_b0_verify(), without the file (for the fuzz
+ * target): pam_b0_jwks_parse(c, text, len, setp, em) parses the JWKS
+ * file's len bytes at text (issuer c->issuer, publisher c->publisher if
+ * named) into a new *setp (b0_jwks_free()); pam_b0_verify_keys(c, kind,
+ * keys, token, len, now, id, em) verifies token against keys.  Both
+ * return 0 or an error with em saying why, as pam_b0_verify() does.
+ */
+struct b0_jwks;
+int pam_b0_jwks_parse(const struct pam_b0_conf *c, const char *text, size_t len,
+    struct b0_jwks **setp, struct b0_errmsg *em);
+int pam_b0_verify_keys(const struct pam_b0_conf *c, enum pam_b0_kind kind,
+    const struct b0_jwks *keys, const char *token, size_t len, int64_t now,
+    struct pam_b0_id *id, struct b0_errmsg *em);
+
+/*
+ * pam_b0_take_part(a, i, np, tok, lenp, em) (pam_b0.c):
+ * Check one prompt answer "<i>/<n> <part>" for part i (of *np parts, 0
+ * before the first answer) and append the part to tok, which holds *lenp
+ * bytes and has room for PAM_B0_PART_MAX * PAM_B0_PARTS_MAX + 1.  Returns
+ * PAM_SUCCESS or PAM_AUTH_ERR with em saying why.
+ */
+int pam_b0_take_part(const char *a, unsigned i, unsigned *np, char *tok,
+    size_t *lenp, struct b0_errmsg *em);
 
 #endif /* PAM_B0_H */

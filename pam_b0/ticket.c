@@ -66,6 +66,43 @@ ip_ok(const char *s)
 }
 
 int
+pam_b0_ticket_answer(const char *sockpath, char *line, size_t have,
+    char **ticketp, struct b0_errmsg *em)
+{
+	char *nl;
+
+	*ticketp = NULL;
+	if ((nl = memchr(line, '\n', have)) == NULL) {
+		b0_err_set(em, "%s: closed before a whole line", sockpath);
+		return B0_ERR_PROTOCOL;
+	}
+	if ((size_t)(nl - line) + 1 != have) {
+		b0_err_set(em, "%s: data after the answer", sockpath);
+		return B0_ERR_PROTOCOL;
+	}
+	*nl = '\0';
+	if (memchr(line, '\0', (size_t)(nl - line)) != NULL) {
+		b0_err_set(em, "%s: NUL byte in the answer", sockpath);
+		return B0_ERR_PROTOCOL;
+	}
+	if (strcmp(line, "none") == 0) {
+		b0_err_set(em, "%s: none", sockpath);
+		return B0_ERR_NOT_FOUND;
+	}
+	if (b0_str_has_prefix(line, "error ")) {
+		b0_err_set(em, "b0-publish answers: %.100s", line + 6);
+		return B0_ERR_DENIED;
+	}
+	if (!b0_str_has_prefix(line, "ok ") || line[3] == '\0') {
+		b0_err_set(em, "%s: answer is not ok, none or error", sockpath);
+		return B0_ERR_PROTOCOL;
+	}
+	if ((*ticketp = strdup(line + 3)) == NULL)
+		return B0_ERR_ALLOC;
+	return 0;
+}
+
+int
 pam_b0_ticket_fetch(const char *sockpath, const char *ip, const char *port,
     char **ticketp, struct b0_errmsg *em)
 {
@@ -168,38 +205,10 @@ pam_b0_ticket_fetch(const char *sockpath, const char *ip, const char *port,
 		if ((nl = memchr(line, '\n', have)) != NULL)
 			break;
 	}
-	if ((size_t)(nl - line) + 1 != have) {
-		r = B0_ERR_PROTOCOL;
-		b0_err_set(em, "%s: data after the answer", sockpath);
-		goto out;
-	}
-	*nl = '\0';
-	if (memchr(line, '\0', (size_t)(nl - line)) != NULL) {
-		r = B0_ERR_PROTOCOL;
-		b0_err_set(em, "%s: NUL byte in the answer", sockpath);
-		goto out;
-	}
-	if (strcmp(line, "none") == 0) {
-		r = B0_ERR_NOT_FOUND;
+	if ((r = pam_b0_ticket_answer(sockpath, line, have, ticketp, em)) ==
+	    B0_ERR_NOT_FOUND)
 		b0_err_set(
 		    em, "b0-publish has no ticket for %s port %u", ip, portn);
-		goto out;
-	}
-	if (b0_str_has_prefix(line, "error ")) {
-		r = B0_ERR_DENIED;
-		b0_err_set(em, "b0-publish answers: %.100s", line + 6);
-		goto out;
-	}
-	if (!b0_str_has_prefix(line, "ok ") || line[3] == '\0') {
-		r = B0_ERR_PROTOCOL;
-		b0_err_set(em, "%s: answer is not ok, none or error", sockpath);
-		goto out;
-	}
-	if ((*ticketp = strdup(line + 3)) == NULL) {
-		r = B0_ERR_ALLOC;
-		goto out;
-	}
-	r = 0;
 	goto out;
 io_err:
 	b0_err_set(em, "%s: %s", sockpath, b0_strerror(r));

@@ -41,6 +41,45 @@ sleep_ms(long ms)
 		;
 }
 
+int
+pam_b0_jwks_parse(const struct pam_b0_conf *c, const char *text, size_t len,
+    struct b0_jwks **setp, struct b0_errmsg *em)
+{
+	struct b0_json *j = NULL;
+	const char *iss = NULL, *pub = NULL;
+	int r;
+
+	*setp = NULL;
+	if ((r = b0_json_parse(text, len, NULL, &j, em)) != 0) {
+		b0_err_prefix(em, "%s", c->jwks);
+		goto out;
+	}
+	if (b0_json_get_str(j, 0, "issuer", &iss) != 0 ||
+	    strcmp(iss, c->issuer) != 0) {
+		r = B0_ERR_CONFIG;
+		b0_err_set(em, "%s: the keys are not those of issuer %s",
+		    c->jwks, c->issuer);
+		goto out;
+	}
+	if (b0_json_get_str(j, 0, "publisher", &pub) == 0 &&
+	    strcmp(pub, c->publisher) != 0) {
+		r = B0_ERR_CONFIG;
+		b0_err_set(em,
+		    "%s: b0-publish is publisher \"%.64s\", the configuration "
+		    "says \"%s\"",
+		    c->jwks, pub, c->publisher);
+		goto out;
+	}
+	if ((r = b0_jwks_parse(text, len, setp, em)) != 0) {
+		b0_err_prefix(em, "%s", c->jwks);
+		goto out;
+	}
+	r = 0;
+out:
+	b0_json_free(j);
+	return r;
+}
+
 /*
  * Read the JWKS file under a shared lock (b0-publish truncates and
  * rewrites it under an exclusive one) and parse its keys, after checking
@@ -50,8 +89,6 @@ static int
 jwks_load(const struct pam_b0_conf *c, int64_t deadline, struct b0_jwks **setp,
     struct b0_errmsg *em)
 {
-	struct b0_json *j = NULL;
-	const char *iss = NULL, *pub = NULL;
 	char *text = NULL;
 	size_t len = 0;
 	ssize_t n;
@@ -103,33 +140,8 @@ jwks_load(const struct pam_b0_conf *c, int64_t deadline, struct b0_jwks **setp,
 		    c->jwks);
 		goto out;
 	}
-	if ((r = b0_json_parse(text, len, NULL, &j, em)) != 0) {
-		b0_err_prefix(em, "%s", c->jwks);
-		goto out;
-	}
-	if (b0_json_get_str(j, 0, "issuer", &iss) != 0 ||
-	    strcmp(iss, c->issuer) != 0) {
-		r = B0_ERR_CONFIG;
-		b0_err_set(em, "%s: the keys are not those of issuer %s",
-		    c->jwks, c->issuer);
-		goto out;
-	}
-	if (b0_json_get_str(j, 0, "publisher", &pub) == 0 &&
-	    strcmp(pub, c->publisher) != 0) {
-		r = B0_ERR_CONFIG;
-		b0_err_set(em,
-		    "%s: b0-publish is publisher \"%.64s\", the configuration "
-		    "says \"%s\"",
-		    c->jwks, pub, c->publisher);
-		goto out;
-	}
-	if ((r = b0_jwks_parse(text, len, setp, em)) != 0) {
-		b0_err_prefix(em, "%s", c->jwks);
-		goto out;
-	}
-	r = 0;
+	r = pam_b0_jwks_parse(c, text, len, setp, em);
 out:
-	b0_json_free(j);
 	free(text);
 	if (fd != -1)
 		close(fd);
@@ -197,36 +209,20 @@ check_more(const struct pam_b0_conf *c, enum pam_b0_kind kind,
 }
 
 int
-pam_b0_verify(const struct pam_b0_conf *c, enum pam_b0_kind kind,
-    const char *token, size_t len, int64_t now, struct pam_b0_id *id,
-    int *filep, struct b0_errmsg *em)
+pam_b0_verify_keys(const struct pam_b0_conf *c, enum pam_b0_kind kind,
+    const struct b0_jwks *keys, const char *token, size_t len, int64_t now,
+    struct pam_b0_id *id, struct b0_errmsg *em)
 {
 	struct b0_jwt_verify_opts opts;
 	struct b0_jwt_claims want;
-	struct b0_jwks *keys = NULL;
 	struct b0_jwt *t = NULL;
-	int64_t deadline = mono_ms() + PAM_B0_TIMEOUT_MS;
 	int r;
 
 	memset(id, 0, sizeof(*id));
-	*filep = 0;
 	memset(&opts, 0, sizeof(opts));
 	opts.typ = kind == PAM_B0_TICKET ? "b0-ticket+jwt" : "at+jwt";
 	opts.max_len = PAM_B0_PART_MAX * PAM_B0_PARTS_MAX;
-	for (;;) {
-		if ((r = jwks_load(c, deadline, &keys, em)) != 0) {
-			*filep = 1;
-			goto out;
-		}
-		r = b0_jwt_verify(token, len, keys, &opts, &t, em);
-		if (r != B0_ERR_NOT_FOUND || mono_ms() >= deadline)
-			break;
-		/* b0-publish fetches keys it lacks: look again shortly. */
-		b0_jwks_free(keys);
-		keys = NULL;
-		sleep_ms(100);
-	}
-	if (r != 0)
+	if ((r = b0_jwt_verify(token, len, keys, &opts, &t, em)) != 0)
 		goto out;
 	if (b0_jwt_alg(t) != B0_JWK_ES256) {
 		r = B0_ERR_ALG;
@@ -249,6 +245,34 @@ out:
 	if (r != 0)
 		memset(id, 0, sizeof(*id));
 	b0_jwt_free(t);
+	return r;
+}
+
+int
+pam_b0_verify(const struct pam_b0_conf *c, enum pam_b0_kind kind,
+    const char *token, size_t len, int64_t now, struct pam_b0_id *id,
+    int *filep, struct b0_errmsg *em)
+{
+	struct b0_jwks *keys = NULL;
+	int64_t deadline = mono_ms() + PAM_B0_TIMEOUT_MS;
+	int r;
+
+	memset(id, 0, sizeof(*id));
+	*filep = 0;
+	for (;;) {
+		if ((r = jwks_load(c, deadline, &keys, em)) != 0) {
+			*filep = 1;
+			break;
+		}
+		/* Only b0_jwt_verify() says B0_ERR_NOT_FOUND: a kid we lack. */
+		r = pam_b0_verify_keys(c, kind, keys, token, len, now, id, em);
+		if (r != B0_ERR_NOT_FOUND || mono_ms() >= deadline)
+			break;
+		/* b0-publish fetches keys it lacks: look again shortly. */
+		b0_jwks_free(keys);
+		keys = NULL;
+		sleep_ms(100);
+	}
 	b0_jwks_free(keys);
 	return r;
 }
