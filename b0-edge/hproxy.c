@@ -79,7 +79,8 @@ enum rs_state {
 
 enum hp_timer {
 	TM_NONE = 0,
-	TM_IDLE,     /* between requests, or a transfer that stalls */
+	TM_IDLE,     /* between requests, a request body that stalls, or a
+			visitor who does not read the response */
 	TM_UPSTREAM, /* the target's response head */
 	TM_HEAD,     /* a request head, once begun, must arrive whole */
 	TM_WRITE,    /* the closing answer */
@@ -1286,6 +1287,16 @@ set_timer(struct hpconn *c, int progress)
 	} else if (c->rs == RS_HEAD && c->rq == RQ_DONE) {
 		want = TM_UPSTREAM;
 		ms = e->conf->http_upstream_ms;
+	} else if (c->rs == RS_LENGTH || c->rs == RS_CHUNKED ||
+		   c->rs == RS_EOF) {
+		/*
+		 * A response body streams: however long the target is quiet
+		 * (server-sent events, long polls), the target or the visitor
+		 * ends it (TCP keepalive finds a visitor gone).  Only a
+		 * visitor who stops reading what waits for them is cut.
+		 */
+		if (b0_buf_len(&c->vout) == 0)
+			want = TM_NONE;
 	} else if (c->rs == RS_NONE && b0_buf_len(&c->vin) > 0 &&
 		   b0_buf_len(&c->vout) == 0 && b0_buf_len(&c->uout) == 0) {
 		/* Progress does not extend it: no head a byte a minute. */
