@@ -999,10 +999,36 @@ authorize_error(struct idp *idp, struct hresp *rs, const char *uri,
 
 /* --- finishing a sign-in ------------------------------------------------- */
 
+/*
+ * site_of(idp, p, out, outsz): the name a person signs in to for p: for
+ * client b0-http the DNS name of the http socket its redirect_uri names
+ * (checked again: the socket may have gone since), else "" (the edge).
+ */
+static void
+site_of(const struct idp *idp, const struct preq *p, char *out, size_t outsz)
+{
+	const char *h;
+	size_t n;
+
+	out[0] = '\0';
+	if (p == NULL || p->kind != PREQ_CODE ||
+	    !b0_str_has_prefix(p->redirect_uri, "https://") ||
+	    !http_socket_uri(idp, p->redirect_uri, 1))
+		return;
+	h = p->redirect_uri + 8;
+	n = strcspn(h, ":/");
+	if (n == 0 || n >= outsz)
+		return;
+	memcpy(out, h, n);
+	out[n] = '\0';
+}
+
 static void
 login_page(struct idp *idp, const struct hreq *rq, struct hresp *rs,
-    const char *req, const char *email, const char *error, int status)
+    const struct preq *p, const char *email, const char *error, int status)
 {
+	char site[B0_DNS_SIZE];
+	const char *req = p->id;
 	struct page_provider pp[EDGE_MAX_PROVIDERS];
 	char labels[EDGE_MAX_PROVIDERS][64];
 	char bc[GRANT_SECRET_SIZE], bind[GRANT_SECRET_SIZE + 2];
@@ -1023,7 +1049,8 @@ login_page(struct idp *idp, const struct hreq *rq, struct hresp *rs,
 		    pp[i].name);
 		pp[i].label = labels[i];
 	}
-	page_login(rs, status, idp->domain, req, csrf, email, error,
+	site_of(idp, p, site, sizeof(site));
+	page_login(rs, status, idp->domain, site, req, csrf, email, error,
 	    idp->builtin, pp, n);
 	OPENSSL_cleanse(bc, sizeof(bc));
 	OPENSSL_cleanse(bind, sizeof(bind));
@@ -1362,7 +1389,7 @@ login_get(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	if ((s = session_of(idp, rq, cv, sizeof(cv))) != NULL)
 		finish(idp, rq, rs, p, &s->who, cv);
 	else
-		login_page(idp, rq, rs, p->id, NULL, NULL, 200);
+		login_page(idp, rq, rs, p, NULL, NULL, 200);
 	OPENSSL_cleanse(cv, sizeof(cv));
 out:
 	b0_http_params_cleanup(&ps);
@@ -1418,7 +1445,7 @@ login_post(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 		snprintf(msg, sizeof(msg),
 		    "Too many failed sign-ins; try again in %lld s.",
 		    (long long)wait);
-		login_page(idp, rq, rs, p->id, email, msg, 429);
+		login_page(idp, rq, rs, p, email, msg, 429);
 		(void)hresp_header(rs, "Retry-After: %lld", (long long)wait);
 		goto out;
 	}
@@ -1429,7 +1456,7 @@ login_post(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 		    "%s: login: wrong password or unknown user \"%.64s\"",
 		    rq->peer, email);
 		login_page(
-		    idp, rq, rs, p->id, email, "Wrong email or password.", 401);
+		    idp, rq, rs, p, email, "Wrong email or password.", 401);
 		goto out;
 	}
 	memset(&who, 0, sizeof(who));

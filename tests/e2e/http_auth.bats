@@ -187,6 +187,8 @@ device_login() {
 @test "login through the edge's form and /.b0/callback: the b0_app cookie, X-B0-Email at the target" {
 	web_login "$T/j" alice@example.com "$APP/headers?x=1"
 	assert_equal "$CB_LOC" "/headers?x=1"
+	# The form names the site the person signs in to, not the edge.
+	grep -q 'to continue to <strong>app-lab1.edge.test</strong>' "$T/login.html"
 	c=$(set_cookie "$T/cb.h" b0_app)
 	# Host-only (no Domain), the whole site, bounded.
 	[[ "$c" =~ ^Set-Cookie:\ b0_app=[A-Za-z0-9_-]{43}\;\ Path=/\;\ Max-Age=43200\;\ HttpOnly\;\ Secure\;\ SameSite=Lax$ ]]
