@@ -65,6 +65,8 @@ struct asess {
 	char dns[B0_DNS_SIZE];
 	char email[HAUTH_EMAIL_SIZE];
 	char src[SRC_SIZE];
+	char *refused; /* the page last refused (403): "Sign in as someone
+			  else" comes back to it; NULL if none */
 	TAILQ_ENTRY(asess) entry;
 };
 
@@ -264,6 +266,7 @@ sess_del(struct hauth *h, struct asess *s)
 {
 	TAILQ_REMOVE(bucket(h, s->hash), s, entry);
 	h->nsess--;
+	free(s->refused);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }
@@ -362,11 +365,34 @@ login_of(struct hauth *h, const struct hreq *rq)
 	return NULL;
 }
 
-/* A path of our own host to come back to: "/x", never "//x" or "/\x". */
+/*
+ * A path of our own host to come back to, origin-form and relative: one
+ * "/" first, no "//" anywhere, no backslash, no CR or LF (nor any other
+ * control character).
+ */
 static int
 return_ok(const char *t)
 {
-	return t[0] == '/' && t[1] != '/' && t[1] != '\\';
+	size_t i;
+
+	if (t[0] != '/' || strstr(t, "//") != NULL)
+		return 0;
+	for (i = 0; t[i] != '\0'; i++)
+		if (t[i] == '\\' || (unsigned char)t[i] < 0x20 ||
+		    (unsigned char)t[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The request's path and query, if fit to come back to, else "/". */
+static void
+return_of(const struct hreq *rq, char *ret, size_t retsz)
+{
+	/* From path and query: rq->target may be cut. */
+	if ((size_t)snprintf(ret, retsz, "%s%s%s", rq->path,
+		rq->query[0] != '\0' ? "?" : "", rq->query) >= retsz ||
+	    !return_ok(ret))
+		b0_strlcpy(ret, "/", retsz);
 }
 
 /*
@@ -459,6 +485,64 @@ out:
 	OPENSSL_cleanse(cv, sizeof(cv));
 	b0_buf_cleanup(&loc);
 	b0_buf_cleanup(&cb);
+}
+
+/*
+ * login_keep(h, k, rq, rs, ret): remember ret (a checked path) for this
+ * browser until its /.b0/login on k, under a fresh b0_login cookie.
+ */
+static int
+login_keep(struct hauth *h, const struct esock *k, const struct hreq *rq,
+    struct hresp *rs, const char *ret)
+{
+	struct alogin *l;
+	char cv[SECRET_SIZE];
+	int r;
+
+	login_make_room(h, rq);
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return B0_ERR_ALLOC;
+	if ((r = random_b64(cv, sizeof(cv))) != 0 ||
+	    (r = random_b64(l->state, sizeof(l->state))) != 0 ||
+	    (r = random_b64(l->verifier, sizeof(l->verifier))) != 0) {
+		OPENSSL_cleanse(l, sizeof(*l));
+		free(l);
+		OPENSSL_cleanse(cv, sizeof(cv));
+		return r;
+	}
+	sha256(cv, strlen(cv), l->hash);
+	l->expires = now_s() + LOGIN_TTL;
+	b0_strlcpy(l->dns, k->dns, sizeof(l->dns));
+	peer_addr(rq->peer != NULL ? rq->peer : "", l->owner, sizeof(l->owner));
+	b0_strlcpy(l->ret, ret, sizeof(l->ret));
+	TAILQ_INSERT_TAIL(&h->logins, l, entry);
+	h->nlogins++;
+	(void)hresp_header(rs,
+	    "Set-Cookie: " COOKIE_LOGIN "=%s; Path=/.b0/; Max-Age=%d; "
+	    "HttpOnly; Secure; SameSite=Lax",
+	    cv, LOGIN_TTL);
+	OPENSSL_cleanse(cv, sizeof(cv));
+	return 0;
+}
+
+/*
+ * /.b0/login: a fresh sign-in on k, back to the path this browser's
+ * b0_login record keeps (after "Sign in as someone else"), else to "/".
+ */
+static void
+login_again(
+    struct hauth *h, struct esock *k, const struct hreq *rq, struct hresp *rs)
+{
+	char ret[RETURN_MAX];
+	struct alogin *l;
+
+	b0_strlcpy(ret, "/", sizeof(ret));
+	if ((l = login_of(h, rq)) != NULL && strcmp(l->dns, k->dns) == 0) {
+		if (return_ok(l->ret))
+			b0_strlcpy(ret, l->ret, sizeof(ret));
+		login_del(h, l);
+	}
+	login_start(h, k, rq, rs, ret);
 }
 
 /* --- the /.b0/ endpoints -------------------------------------------------- */
@@ -564,7 +648,7 @@ logout(
 	struct b0_errmsg em;
 	struct asess *s;
 	struct b0_buf loc, back;
-	char detail[400];
+	char detail[400], ret[RETURN_MAX];
 	const char *sw;
 	int r;
 
@@ -578,13 +662,23 @@ logout(
 		    rq, rs, 400, "Invalid request", b0_err_text(&em, r));
 		goto out;
 	}
+	b0_strlcpy(ret, "/", sizeof(ret));
 	if ((s = sess_of(h, k, rq)) != NULL) {
 		b0_info(h->log, "%s: http %s: signed out: %s", rq->peer, k->dns,
 		    s->email);
+		if (s->refused != NULL && return_ok(s->refused))
+			b0_strlcpy(ret, s->refused, sizeof(ret));
 		sess_del(h, s);
 	}
 	sw = b0_http_params_get(&ps, "switch");
 	if (sw != NULL && strcmp(sw, "1") == 0) {
+		/* The page that refused them, kept here until /.b0/login. */
+		if (strcmp(ret, "/") != 0 &&
+		    login_keep(h, k, rq, rs, ret) != 0) {
+			answer_error(
+			    rq, rs, 503, "Busy", "Could not start a sign-in.");
+			goto out;
+		}
 		/* End the edge's session too, then a fresh sign-in here. */
 		if (socket_url(h, k, "/.b0/login", &back) != 0 ||
 		    b0_buf_putf(&loc, "%s/logout?post_logout_redirect_uri=",
@@ -637,7 +731,7 @@ endpoint(
 		}
 	} else if (strcmp(rq->path, "/.b0/login") == 0) {
 		if (get)
-			login_start(h, k, rq, rs, "/");
+			login_again(h, k, rq, rs);
 		else {
 			hresp_text(rs, 405, "method not allowed; use GET");
 			(void)hresp_header(rs, "Allow: GET, HEAD");
@@ -859,7 +953,8 @@ hauth_request(struct hauth *h, struct esock *k, const struct hreq *rq,
     struct hresp *rs, struct hwho *who)
 {
 	struct b0_errmsg reason;
-	struct asess *s;
+	struct asess *s = NULL;
+	char ret[RETURN_MAX];
 	int r;
 
 	memset(who, 0, sizeof(*who));
@@ -890,14 +985,7 @@ hauth_request(struct hauth *h, struct esock *k, const struct hreq *rq,
 			b0_strlcpy(who->email, s->email, sizeof(who->email));
 		} else if (strcmp(rq->method, "GET") == 0 ||
 			   strcmp(rq->method, "HEAD") == 0) {
-			char ret[RETURN_MAX];
-
-			/* From path and query: rq->target may be cut. */
-			if ((size_t)snprintf(ret, sizeof(ret), "%s%s%s",
-				rq->path, rq->query[0] != '\0' ? "?" : "",
-				rq->query) >= sizeof(ret) ||
-			    !return_ok(ret))
-				b0_strlcpy(ret, "/", sizeof(ret));
+			return_of(rq, ret, sizeof(ret));
 			login_start(h, k, rq, rs, ret);
 			return HAUTH_ANSWERED;
 		} else {
@@ -917,6 +1005,12 @@ hauth_request(struct hauth *h, struct esock *k, const struct hreq *rq,
 	b0_log_rl(h->log, &h->rl, now_s(), B0_LOG_NOTICE,
 	    "%s: http %s: %s refused: %s", rq->peer, k->dns, who->email,
 	    b0_err_text(&reason, B0_ERR_DENIED));
+	/* "Sign in as someone else" comes back here. */
+	return_of(rq, ret, sizeof(ret));
+	if (s != NULL && strcmp(ret, "/") != 0) {
+		free(s->refused);
+		s->refused = strdup(ret);
+	}
 	if (wants_html(rq))
 		page_http_denied(
 		    rs, who->email, k->dns, "/.b0/logout?switch=1");

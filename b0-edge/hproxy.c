@@ -587,6 +587,7 @@ start_request(struct hpconn *c)
 	struct hresp rs;
 	struct hreq rq;
 	struct hwho who;
+	enum hauth_result ar;
 	char *target = NULL, *path;
 	const char *q;
 	size_t plen;
@@ -683,7 +684,13 @@ start_request(struct hpconn *c)
 	rs.headers = &hdr;
 	rs.body = &body;
 	memset(&who, 0, sizeof(who));
-	if (hauth_request(e->hauth, k, &rq, &rs, &who) == HAUTH_ANSWERED) {
+	ar = hauth_request(e->hauth, k, &rq, &rs, &who);
+	/* Who was let in, or refused (a 403 names them in the log too). */
+	if (who.email[0] != '\0' && !has_crlf(who.email))
+		b0_strlcpy(c->ident, who.email, sizeof(c->ident));
+	else if (who.user[0] != '\0' && !has_crlf(who.user))
+		snprintf(c->ident, sizeof(c->ident), "basic:%s", who.user);
+	if (ar == HAUTH_ANSWERED) {
 		if (rs.status < 100 || rs.status > 599) {
 			b0_error(&e->log, "http %s: hauth gave status %d",
 			    k->dns, rs.status);
@@ -696,10 +703,6 @@ start_request(struct hpconn *c)
 	}
 	b0_buf_cleanup(&hdr);
 	b0_buf_cleanup(&body);
-	if (who.email[0] != '\0')
-		b0_strlcpy(c->ident, who.email, sizeof(c->ident));
-	else if (who.user[0] != '\0')
-		snprintf(c->ident, sizeof(c->ident), "basic:%s", who.user);
 	if (has_crlf(who.email) || has_crlf(who.user) || has_crlf(k->host)) {
 		answer_error(c, &req.h, 500, 1, "internal error");
 		goto out;

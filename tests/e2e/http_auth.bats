@@ -256,6 +256,56 @@ device_login() {
 	done
 }
 
+@test "the 403 is logged with the refused identity; switching comes back to the refused page" {
+	web_login "$T/j" bob@example.org "$APP/"
+	run v "$T/j" -o /dev/null -D "$T/h" -H 'Accept: text/html' "$APP/d/abc?x=1&y=2"
+	[ "$(code_of "$T/h")" = 403 ]
+	wait_for 5 log_has edge 'http app-lab1\.edge\.test [0-9.]+:[0-9]+ bob@example\.org GET /d/abc 403 [0-9]+ [0-9]+ms$'
+	# "Sign in as someone else": the new login comes back to that page.
+	v "$T/j" -o /dev/null -D "$T/s1" "$APP/.b0/logout?switch=1"
+	loc=$(location "$T/s1")
+	[[ "$loc" == "$ISS/logout?"* ]]
+	set_cookie "$T/s1" b0_login | grep -q 'Path=/.b0/'
+	v "$T/j" -o /dev/null -D "$T/s2" "$loc"
+	assert_equal "$(location "$T/s2")" "$APP/.b0/login"
+	v "$T/j" -o /dev/null -D "$T/s3" "$APP/.b0/login"
+	loc=$(location "$T/s3")
+	[[ "$loc" == "$ISS/authorize?client_id=b0-http&"* ]]
+	# The login form as alice, by hand (web_login starts at a socket page).
+	v "$T/j" -o /dev/null -D "$T/s4" "$loc"
+	l4=$(location "$T/s4")
+	if [[ "$l4" == /login\?req=* ]]; then
+		v "$T/j" -o "$T/login.html" "$ISS$l4"
+		grep -q 'to continue to <strong>app-lab1.edge.test</strong>' "$T/login.html"
+		v "$T/j" -o /dev/null -D "$T/s5" \
+		    --data-urlencode "email=alice@example.com" \
+		    --data-urlencode "password=pw of alice@example.com" \
+		    --data-urlencode "csrf=$(csrf "$T/login.html")" \
+		    --data-urlencode "req=${l4#/login?req=}" "$ISS/login"
+		l4=$(location "$T/s5")
+	fi
+	[[ "$l4" == "$APP/.b0/callback?"* ]]
+	v "$T/j" -o /dev/null -D "$T/cb.h" "$l4"
+	assert_equal "$(location "$T/cb.h")" "/d/abc?x=1&y=2"
+	# A refused path that is not a plain relative one comes back to "/".
+	web_login "$T/j2" bob@example.org "$APP/"
+	run v "$T/j2" -o /dev/null -D "$T/h" --path-as-is "$APP//evil.test/x"
+	[ "$(code_of "$T/h")" = 403 ]
+	v "$T/j2" -o /dev/null -D "$T/t1" "$APP/.b0/logout?switch=1"
+	v "$T/j2" -o /dev/null -D "$T/t2" "$(location "$T/t1")"
+	v "$T/j2" -o /dev/null -D "$T/t3" "$APP/.b0/login"
+	v "$T/j2" -o /dev/null -D "$T/t4" "$(location "$T/t3")"
+	l4=$(location "$T/t4")
+	v "$T/j2" -o "$T/login.html" "$ISS$l4"
+	v "$T/j2" -o /dev/null -D "$T/t5" \
+	    --data-urlencode "email=alice@example.com" \
+	    --data-urlencode "password=pw of alice@example.com" \
+	    --data-urlencode "csrf=$(csrf "$T/login.html")" \
+	    --data-urlencode "req=${l4#/login?req=}" "$ISS/login"
+	v "$T/j2" -o /dev/null -D "$T/cb2.h" "$(location "$T/t5")"
+	assert_equal "$(location "$T/cb2.h")" "/"
+}
+
 @test "Bearer access tokens: the email at the target, Authorization kept from it; a bad one is 401" {
 	device_login alice@example.com
 	run v /dev/null -o "$T/r.json" -D "$T/h" \
