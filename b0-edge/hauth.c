@@ -58,6 +58,10 @@
 #define FAIL_WINDOW 300
 #define FAIL_MAX 10
 
+#define BEARER_WAYS 4 /* a set of the token cache: the oldest goes */
+#define BEARER_SETS 256
+#define BEARER_MAX (BEARER_WAYS * BEARER_SETS) /* 1024 tokens */
+
 /* An app session: the b0_app cookie of one socket host. */
 struct asess {
 	uint8_t hash[32];
@@ -87,6 +91,15 @@ struct basic_ok {
 	int64_t expires;
 };
 
+/* A Bearer token that passed idp_check_access, until its exp at most. */
+struct bearer_ok {
+	uint8_t hash[32]; /* SHA-256 of the token */
+	int64_t exp;	  /* 0: a free slot */
+	uint64_t added;	  /* order of insertion: the oldest of a set goes */
+	char email[HAUTH_EMAIL_SIZE];
+	char src[SRC_SIZE];
+};
+
 struct basic_fail {
 	char addr[64];
 	int64_t since;
@@ -106,6 +119,8 @@ struct hauth {
 	struct basic_ok ok[BASIC_SLOTS];
 	unsigned ok_next;
 	struct basic_fail fails[FAIL_SLOTS];
+	struct bearer_ok tok[BEARER_MAX];
+	uint64_t tok_added;
 	int64_t last_check;
 	struct b0_log_ratelimit rl;
 };
@@ -904,15 +919,68 @@ is_protected(const struct esock *k)
 	return k->prot_user[0] != '\0' && k->prot_hash[0] != '\0';
 }
 
+/* --- the Bearer token cache ----------------------------------------------- */
+
+static struct bearer_ok *
+tok_set(struct hauth *h, const uint8_t hash[32])
+{
+	return &h->tok[((hash[0] | (unsigned)hash[1] << 8) % BEARER_SETS) *
+		       BEARER_WAYS];
+}
+
+/* The live cache entry of a token's hash, or NULL. */
+static struct bearer_ok *
+tok_find(struct hauth *h, const uint8_t hash[32], int64_t now)
+{
+	struct bearer_ok *set = tok_set(h, hash);
+	size_t i;
+
+	for (i = 0; i < BEARER_WAYS; i++) {
+		if (set[i].exp == 0 || !b0_ct_eq(set[i].hash, hash, 32))
+			continue;
+		if (set[i].exp > now)
+			return &set[i];
+		OPENSSL_cleanse(&set[i], sizeof(set[i])); /* expired */
+	}
+	return NULL;
+}
+
+/* Remember a good token (its hash) until exp: a free slot or the oldest. */
+static void
+tok_add(struct hauth *h, const uint8_t hash[32], int64_t exp, const char *email,
+    const char *src)
+{
+	struct bearer_ok *set = tok_set(h, hash), *b = &set[0];
+	size_t i;
+
+	for (i = 0; i < BEARER_WAYS; i++) {
+		if (set[i].exp == 0) {
+			b = &set[i];
+			break;
+		}
+		if (set[i].added < b->added)
+			b = &set[i];
+	}
+	memset(b, 0, sizeof(*b));
+	memcpy(b->hash, hash, 32);
+	b->exp = exp;
+	b->added = ++h->tok_added;
+	b0_strlcpy(b->email, email, sizeof(b->email));
+	b0_strlcpy(b->src, src, sizeof(b->src));
+}
+
 /* Authorization: Bearer: 1 and who filled, 0 not sent, -1 answered. */
 static int
 bearer(struct hauth *h, const struct esock *k, const struct hreq *rq,
     struct hresp *rs, struct hwho *who)
 {
 	struct b0_errmsg em;
+	struct bearer_ok *b;
 	const char *v;
 	size_t n, cnt;
-	char clean[200];
+	char clean[200], src[SRC_SIZE];
+	uint8_t hash[32];
+	int64_t now = now_s(), exp = 0;
 	int r;
 
 	cnt = b0_http_get(&rq->req->h, "Authorization", &v, &n);
@@ -923,8 +991,23 @@ bearer(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	v += 7;
 	n -= 7;
 	b0_err_clear(&em);
-	r = idp_check_access(
-	    h->e->idp, v, n, who->email, sizeof(who->email), &em);
+	sha256(v, n, hash);
+	if ((b = tok_find(h, hash, now)) != NULL) {
+		b0_strlcpy(who->email, b->email, sizeof(who->email));
+		who->via = HAUTH_BEARER;
+		who->strip_authorization = 1;
+		return 1;
+	}
+	r = idp_check_access_who(h->e->idp, v, n, who->email,
+	    sizeof(who->email), src, sizeof(src), &exp, &em);
+	if (r == 0 && exp > now) {
+		/* Checked once; the cache answers until exp, or user del. */
+		b0_debug(h->log,
+		    "%s: http %s: bearer token of %s verified, cached for %lld "
+		    "s",
+		    rq->peer, k->dns, who->email, (long long)(exp - now));
+		tok_add(h, hash, exp, who->email, src);
+	}
 	if (r != 0) {
 		size_t i;
 
@@ -1082,6 +1165,15 @@ hauth_tick(struct hauth *h)
 	check = now - h->last_check >= CHECK_EVERY;
 	if (check)
 		h->last_check = now;
+	for (i = 0; i < BEARER_MAX; i++) {
+		struct bearer_ok *b = &h->tok[i];
+
+		if (b->exp == 0)
+			continue;
+		if (b->exp <= now ||
+		    (check && !idp_who_current(h->e->idp, b->email, b->src)))
+			OPENSSL_cleanse(b, sizeof(*b));
+	}
 	for (i = 0; i < SESS_BUCKETS; i++)
 		for (s = TAILQ_FIRST(&h->sess[i]); s != NULL; s = next) {
 			next = TAILQ_NEXT(s, entry);

@@ -811,15 +811,27 @@ int
 idp_check_access(struct idp *idp, const char *token, size_t len, char *email,
     size_t emailsz, struct b0_errmsg *em)
 {
+	return idp_check_access_who(
+	    idp, token, len, email, emailsz, NULL, 0, NULL, em);
+}
+
+int
+idp_check_access_who(struct idp *idp, const char *token, size_t len,
+    char *email, size_t emailsz, char *srcout, size_t srcsz, int64_t *expp,
+    struct b0_errmsg *em)
+{
 	struct b0_jwt_verify_opts opts;
 	struct b0_jwt_claims want;
 	struct b0_jwt *t = NULL;
 	const struct b0_json *j;
 	const char *mail = NULL, *src = NULL;
+	int64_t texp = 0;
 	int r;
 
 	if (emailsz > 0)
 		email[0] = '\0';
+	if (srcsz > 0)
+		srcout[0] = '\0';
 	if (idp == NULL || len == 0) {
 		b0_err_set(em, "no token");
 		return B0_ERR_AUTH;
@@ -858,16 +870,26 @@ idp_check_access(struct idp *idp, const char *token, size_t len, char *email,
 		r = B0_ERR_AUTH;
 		goto out;
 	}
-	if (b0_strlcpy(email, mail, emailsz) >= emailsz) {
+	if (b0_strlcpy(email, mail, emailsz) >= emailsz ||
+	    (srcout != NULL && b0_strlcpy(srcout, src, srcsz) >= srcsz)) {
 		r = B0_ERR_TOO_BIG;
-		b0_err_set(em, "email too long");
+		b0_err_set(em, "email or sign-in source too long");
 		goto out;
 	}
+	if (expp != NULL && b0_json_get_int(j, 0, "exp", &texp) != 0) {
+		r = B0_ERR_CLAIM;
+		b0_err_set(em, "the token has no exp");
+		goto out;
+	}
+	if (expp != NULL)
+		*expp = texp;
 	r = 0;
 out:
 	b0_jwt_free(t);
 	if (r != 0 && emailsz > 0)
 		email[0] = '\0';
+	if (r != 0 && srcsz > 0)
+		srcout[0] = '\0';
 	return r;
 }
 

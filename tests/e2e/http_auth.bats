@@ -49,6 +49,9 @@ setup() {
 		echo "pw of $u" | "$B0_BUILD/b0-edge" -f "$T/edge.conf" \
 		    user add "$u" 2>>"$T/token.log"
 	done
+	case "$BATS_TEST_DESCRIPTION" in
+	*cache*) edge_conf "log-level debug" ;;
+	esac
 	edge_start
 	token_add lab1
 	(umask 077 && echo 'open sesame' >"$T/wiki.pass")
@@ -426,6 +429,30 @@ device_login() {
 	# The password never reaches a log.
 	run grep -l 'open sesame' "$T"/edge.log "$T"/pub.log
 	assert_failure
+}
+
+@test "Bearer tokens: verified once, then from the cache; a bad one never cached; user del ends it within a minute" {
+	device_login alice@example.com
+	local at i
+	at=$(cat "$T/alice@example.com.at")
+	for i in 1 2 3 4 5; do
+		run v /dev/null -o /dev/null -w '%{http_code}' \
+		    -H "Authorization: Bearer $at" "$APP/headers"
+		assert_output 200
+	done
+	# One verification for five requests.
+	assert_equal "$(log_count edge 'bearer token of alice@example\.com verified, cached for [0-9]+ s')" 1
+	# A bad token is refused every time, and never cached.
+	run v /dev/null -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: Bearer ${at}x" "$APP/headers"
+	assert_output 401
+	run v /dev/null -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: Bearer ${at}x" "$APP/headers"
+	assert_output 401
+	assert_equal "$(log_count edge 'bearer token of .* verified')" 1
+	# The cached token ends with its person.
+	"$B0_BUILD/b0-edge" -f "$T/edge.conf" user del alice@example.com
+	wait_for 70 bash -c "[ \"\$(ip netns exec $NS_VIS curl -sS --max-time 5 --cacert $T/ca.crt --resolve app-lab1.edge.test:443:$EDGE_VIS_IP -H 'Authorization: Bearer $at' -o /dev/null -w '%{http_code}' $APP/headers)\" = 401 ]"
 }
 
 @test "user del: the person's app sessions end within a minute" {
