@@ -58,6 +58,10 @@
 #define FAIL_WINDOW 300
 #define FAIL_MAX 10
 
+#define BEARER_WAYS 4 /* a set of the token cache: the oldest goes */
+#define BEARER_SETS 256
+#define BEARER_MAX (BEARER_WAYS * BEARER_SETS) /* 1024 tokens */
+
 /* An app session: the b0_app cookie of one socket host. */
 struct asess {
 	uint8_t hash[32];
@@ -65,6 +69,8 @@ struct asess {
 	char dns[B0_DNS_SIZE];
 	char email[HAUTH_EMAIL_SIZE];
 	char src[SRC_SIZE];
+	char *refused; /* the page last refused (403): "Sign in as someone
+			  else" comes back to it; NULL if none */
 	TAILQ_ENTRY(asess) entry;
 };
 
@@ -83,6 +89,15 @@ struct alogin {
 struct basic_ok {
 	uint8_t mac[32];
 	int64_t expires;
+};
+
+/* A Bearer token that passed idp_check_access, until its exp at most. */
+struct bearer_ok {
+	uint8_t hash[32]; /* SHA-256 of the token */
+	int64_t exp;	  /* 0: a free slot */
+	uint64_t added;	  /* order of insertion: the oldest of a set goes */
+	char email[HAUTH_EMAIL_SIZE];
+	char src[SRC_SIZE];
 };
 
 struct basic_fail {
@@ -104,6 +119,8 @@ struct hauth {
 	struct basic_ok ok[BASIC_SLOTS];
 	unsigned ok_next;
 	struct basic_fail fails[FAIL_SLOTS];
+	struct bearer_ok tok[BEARER_MAX];
+	uint64_t tok_added;
 	int64_t last_check;
 	struct b0_log_ratelimit rl;
 };
@@ -264,6 +281,7 @@ sess_del(struct hauth *h, struct asess *s)
 {
 	TAILQ_REMOVE(bucket(h, s->hash), s, entry);
 	h->nsess--;
+	free(s->refused);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }
@@ -362,11 +380,34 @@ login_of(struct hauth *h, const struct hreq *rq)
 	return NULL;
 }
 
-/* A path of our own host to come back to: "/x", never "//x" or "/\x". */
+/*
+ * A path of our own host to come back to, origin-form and relative: one
+ * "/" first, no "//" anywhere, no backslash, no CR or LF (nor any other
+ * control character).
+ */
 static int
 return_ok(const char *t)
 {
-	return t[0] == '/' && t[1] != '/' && t[1] != '\\';
+	size_t i;
+
+	if (t[0] != '/' || strstr(t, "//") != NULL)
+		return 0;
+	for (i = 0; t[i] != '\0'; i++)
+		if (t[i] == '\\' || (unsigned char)t[i] < 0x20 ||
+		    (unsigned char)t[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The request's path and query, if fit to come back to, else "/". */
+static void
+return_of(const struct hreq *rq, char *ret, size_t retsz)
+{
+	/* From path and query: rq->target may be cut. */
+	if ((size_t)snprintf(ret, retsz, "%s%s%s", rq->path,
+		rq->query[0] != '\0' ? "?" : "", rq->query) >= retsz ||
+	    !return_ok(ret))
+		b0_strlcpy(ret, "/", retsz);
 }
 
 /*
@@ -459,6 +500,64 @@ out:
 	OPENSSL_cleanse(cv, sizeof(cv));
 	b0_buf_cleanup(&loc);
 	b0_buf_cleanup(&cb);
+}
+
+/*
+ * login_keep(h, k, rq, rs, ret): remember ret (a checked path) for this
+ * browser until its /.b0/login on k, under a fresh b0_login cookie.
+ */
+static int
+login_keep(struct hauth *h, const struct esock *k, const struct hreq *rq,
+    struct hresp *rs, const char *ret)
+{
+	struct alogin *l;
+	char cv[SECRET_SIZE];
+	int r;
+
+	login_make_room(h, rq);
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return B0_ERR_ALLOC;
+	if ((r = random_b64(cv, sizeof(cv))) != 0 ||
+	    (r = random_b64(l->state, sizeof(l->state))) != 0 ||
+	    (r = random_b64(l->verifier, sizeof(l->verifier))) != 0) {
+		OPENSSL_cleanse(l, sizeof(*l));
+		free(l);
+		OPENSSL_cleanse(cv, sizeof(cv));
+		return r;
+	}
+	sha256(cv, strlen(cv), l->hash);
+	l->expires = now_s() + LOGIN_TTL;
+	b0_strlcpy(l->dns, k->dns, sizeof(l->dns));
+	peer_addr(rq->peer != NULL ? rq->peer : "", l->owner, sizeof(l->owner));
+	b0_strlcpy(l->ret, ret, sizeof(l->ret));
+	TAILQ_INSERT_TAIL(&h->logins, l, entry);
+	h->nlogins++;
+	(void)hresp_header(rs,
+	    "Set-Cookie: " COOKIE_LOGIN "=%s; Path=/.b0/; Max-Age=%d; "
+	    "HttpOnly; Secure; SameSite=Lax",
+	    cv, LOGIN_TTL);
+	OPENSSL_cleanse(cv, sizeof(cv));
+	return 0;
+}
+
+/*
+ * /.b0/login: a fresh sign-in on k, back to the path this browser's
+ * b0_login record keeps (after "Sign in as someone else"), else to "/".
+ */
+static void
+login_again(
+    struct hauth *h, struct esock *k, const struct hreq *rq, struct hresp *rs)
+{
+	char ret[RETURN_MAX];
+	struct alogin *l;
+
+	b0_strlcpy(ret, "/", sizeof(ret));
+	if ((l = login_of(h, rq)) != NULL && strcmp(l->dns, k->dns) == 0) {
+		if (return_ok(l->ret))
+			b0_strlcpy(ret, l->ret, sizeof(ret));
+		login_del(h, l);
+	}
+	login_start(h, k, rq, rs, ret);
 }
 
 /* --- the /.b0/ endpoints -------------------------------------------------- */
@@ -564,7 +663,7 @@ logout(
 	struct b0_errmsg em;
 	struct asess *s;
 	struct b0_buf loc, back;
-	char detail[400];
+	char detail[400], ret[RETURN_MAX];
 	const char *sw;
 	int r;
 
@@ -578,13 +677,23 @@ logout(
 		    rq, rs, 400, "Invalid request", b0_err_text(&em, r));
 		goto out;
 	}
+	b0_strlcpy(ret, "/", sizeof(ret));
 	if ((s = sess_of(h, k, rq)) != NULL) {
 		b0_info(h->log, "%s: http %s: signed out: %s", rq->peer, k->dns,
 		    s->email);
+		if (s->refused != NULL && return_ok(s->refused))
+			b0_strlcpy(ret, s->refused, sizeof(ret));
 		sess_del(h, s);
 	}
 	sw = b0_http_params_get(&ps, "switch");
 	if (sw != NULL && strcmp(sw, "1") == 0) {
+		/* The page that refused them, kept here until /.b0/login. */
+		if (strcmp(ret, "/") != 0 &&
+		    login_keep(h, k, rq, rs, ret) != 0) {
+			answer_error(
+			    rq, rs, 503, "Busy", "Could not start a sign-in.");
+			goto out;
+		}
 		/* End the edge's session too, then a fresh sign-in here. */
 		if (socket_url(h, k, "/.b0/login", &back) != 0 ||
 		    b0_buf_putf(&loc, "%s/logout?post_logout_redirect_uri=",
@@ -637,7 +746,7 @@ endpoint(
 		}
 	} else if (strcmp(rq->path, "/.b0/login") == 0) {
 		if (get)
-			login_start(h, k, rq, rs, "/");
+			login_again(h, k, rq, rs);
 		else {
 			hresp_text(rs, 405, "method not allowed; use GET");
 			(void)hresp_header(rs, "Allow: GET, HEAD");
@@ -810,15 +919,68 @@ is_protected(const struct esock *k)
 	return k->prot_user[0] != '\0' && k->prot_hash[0] != '\0';
 }
 
+/* --- the Bearer token cache ----------------------------------------------- */
+
+static struct bearer_ok *
+tok_set(struct hauth *h, const uint8_t hash[32])
+{
+	return &h->tok[((hash[0] | (unsigned)hash[1] << 8) % BEARER_SETS) *
+		       BEARER_WAYS];
+}
+
+/* The live cache entry of a token's hash, or NULL. */
+static struct bearer_ok *
+tok_find(struct hauth *h, const uint8_t hash[32], int64_t now)
+{
+	struct bearer_ok *set = tok_set(h, hash);
+	size_t i;
+
+	for (i = 0; i < BEARER_WAYS; i++) {
+		if (set[i].exp == 0 || !b0_ct_eq(set[i].hash, hash, 32))
+			continue;
+		if (set[i].exp > now)
+			return &set[i];
+		OPENSSL_cleanse(&set[i], sizeof(set[i])); /* expired */
+	}
+	return NULL;
+}
+
+/* Remember a good token (its hash) until exp: a free slot or the oldest. */
+static void
+tok_add(struct hauth *h, const uint8_t hash[32], int64_t exp, const char *email,
+    const char *src)
+{
+	struct bearer_ok *set = tok_set(h, hash), *b = &set[0];
+	size_t i;
+
+	for (i = 0; i < BEARER_WAYS; i++) {
+		if (set[i].exp == 0) {
+			b = &set[i];
+			break;
+		}
+		if (set[i].added < b->added)
+			b = &set[i];
+	}
+	memset(b, 0, sizeof(*b));
+	memcpy(b->hash, hash, 32);
+	b->exp = exp;
+	b->added = ++h->tok_added;
+	b0_strlcpy(b->email, email, sizeof(b->email));
+	b0_strlcpy(b->src, src, sizeof(b->src));
+}
+
 /* Authorization: Bearer: 1 and who filled, 0 not sent, -1 answered. */
 static int
 bearer(struct hauth *h, const struct esock *k, const struct hreq *rq,
     struct hresp *rs, struct hwho *who)
 {
 	struct b0_errmsg em;
+	struct bearer_ok *b;
 	const char *v;
 	size_t n, cnt;
-	char clean[200];
+	char clean[200], src[SRC_SIZE];
+	uint8_t hash[32];
+	int64_t now = now_s(), exp = 0;
 	int r;
 
 	cnt = b0_http_get(&rq->req->h, "Authorization", &v, &n);
@@ -829,8 +991,23 @@ bearer(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	v += 7;
 	n -= 7;
 	b0_err_clear(&em);
-	r = idp_check_access(
-	    h->e->idp, v, n, who->email, sizeof(who->email), &em);
+	sha256(v, n, hash);
+	if ((b = tok_find(h, hash, now)) != NULL) {
+		b0_strlcpy(who->email, b->email, sizeof(who->email));
+		who->via = HAUTH_BEARER;
+		who->strip_authorization = 1;
+		return 1;
+	}
+	r = idp_check_access_who(h->e->idp, v, n, who->email,
+	    sizeof(who->email), src, sizeof(src), &exp, &em);
+	if (r == 0 && exp > now) {
+		/* Checked once; the cache answers until exp, or user del. */
+		b0_debug(h->log,
+		    "%s: http %s: bearer token of %s verified, cached for %lld "
+		    "s",
+		    rq->peer, k->dns, who->email, (long long)(exp - now));
+		tok_add(h, hash, exp, who->email, src);
+	}
 	if (r != 0) {
 		size_t i;
 
@@ -859,7 +1036,8 @@ hauth_request(struct hauth *h, struct esock *k, const struct hreq *rq,
     struct hresp *rs, struct hwho *who)
 {
 	struct b0_errmsg reason;
-	struct asess *s;
+	struct asess *s = NULL;
+	char ret[RETURN_MAX];
 	int r;
 
 	memset(who, 0, sizeof(*who));
@@ -890,14 +1068,7 @@ hauth_request(struct hauth *h, struct esock *k, const struct hreq *rq,
 			b0_strlcpy(who->email, s->email, sizeof(who->email));
 		} else if (strcmp(rq->method, "GET") == 0 ||
 			   strcmp(rq->method, "HEAD") == 0) {
-			char ret[RETURN_MAX];
-
-			/* From path and query: rq->target may be cut. */
-			if ((size_t)snprintf(ret, sizeof(ret), "%s%s%s",
-				rq->path, rq->query[0] != '\0' ? "?" : "",
-				rq->query) >= sizeof(ret) ||
-			    !return_ok(ret))
-				b0_strlcpy(ret, "/", sizeof(ret));
+			return_of(rq, ret, sizeof(ret));
 			login_start(h, k, rq, rs, ret);
 			return HAUTH_ANSWERED;
 		} else {
@@ -917,6 +1088,12 @@ hauth_request(struct hauth *h, struct esock *k, const struct hreq *rq,
 	b0_log_rl(h->log, &h->rl, now_s(), B0_LOG_NOTICE,
 	    "%s: http %s: %s refused: %s", rq->peer, k->dns, who->email,
 	    b0_err_text(&reason, B0_ERR_DENIED));
+	/* "Sign in as someone else" comes back here. */
+	return_of(rq, ret, sizeof(ret));
+	if (s != NULL && strcmp(ret, "/") != 0) {
+		free(s->refused);
+		s->refused = strdup(ret);
+	}
 	if (wants_html(rq))
 		page_http_denied(
 		    rs, who->email, k->dns, "/.b0/logout?switch=1");
@@ -988,6 +1165,15 @@ hauth_tick(struct hauth *h)
 	check = now - h->last_check >= CHECK_EVERY;
 	if (check)
 		h->last_check = now;
+	for (i = 0; i < BEARER_MAX; i++) {
+		struct bearer_ok *b = &h->tok[i];
+
+		if (b->exp == 0)
+			continue;
+		if (b->exp <= now ||
+		    (check && !idp_who_current(h->e->idp, b->email, b->src)))
+			OPENSSL_cleanse(b, sizeof(*b));
+	}
 	for (i = 0; i < SESS_BUCKETS; i++)
 		for (s = TAILQ_FIRST(&h->sess[i]); s != NULL; s = next) {
 			next = TAILQ_NEXT(s, entry);

@@ -79,7 +79,8 @@ enum rs_state {
 
 enum hp_timer {
 	TM_NONE = 0,
-	TM_IDLE,     /* between requests, or a transfer that stalls */
+	TM_IDLE,     /* between requests, a request body that stalls, or a
+			visitor who does not read the response */
 	TM_UPSTREAM, /* the target's response head */
 	TM_HEAD,     /* a request head, once begun, must arrive whole */
 	TM_WRITE,    /* the closing answer */
@@ -586,6 +587,7 @@ start_request(struct hpconn *c)
 	struct hresp rs;
 	struct hreq rq;
 	struct hwho who;
+	enum hauth_result ar;
 	char *target = NULL, *path;
 	const char *q;
 	size_t plen;
@@ -682,7 +684,13 @@ start_request(struct hpconn *c)
 	rs.headers = &hdr;
 	rs.body = &body;
 	memset(&who, 0, sizeof(who));
-	if (hauth_request(e->hauth, k, &rq, &rs, &who) == HAUTH_ANSWERED) {
+	ar = hauth_request(e->hauth, k, &rq, &rs, &who);
+	/* Who was let in, or refused (a 403 names them in the log too). */
+	if (who.email[0] != '\0' && !has_crlf(who.email))
+		b0_strlcpy(c->ident, who.email, sizeof(c->ident));
+	else if (who.user[0] != '\0' && !has_crlf(who.user))
+		snprintf(c->ident, sizeof(c->ident), "basic:%s", who.user);
+	if (ar == HAUTH_ANSWERED) {
 		if (rs.status < 100 || rs.status > 599) {
 			b0_error(&e->log, "http %s: hauth gave status %d",
 			    k->dns, rs.status);
@@ -695,10 +703,6 @@ start_request(struct hpconn *c)
 	}
 	b0_buf_cleanup(&hdr);
 	b0_buf_cleanup(&body);
-	if (who.email[0] != '\0')
-		b0_strlcpy(c->ident, who.email, sizeof(c->ident));
-	else if (who.user[0] != '\0')
-		snprintf(c->ident, sizeof(c->ident), "basic:%s", who.user);
 	if (has_crlf(who.email) || has_crlf(who.user) || has_crlf(k->host)) {
 		answer_error(c, &req.h, 500, 1, "internal error");
 		goto out;
@@ -1286,6 +1290,16 @@ set_timer(struct hpconn *c, int progress)
 	} else if (c->rs == RS_HEAD && c->rq == RQ_DONE) {
 		want = TM_UPSTREAM;
 		ms = e->conf->http_upstream_ms;
+	} else if (c->rs == RS_LENGTH || c->rs == RS_CHUNKED ||
+		   c->rs == RS_EOF) {
+		/*
+		 * A response body streams: however long the target is quiet
+		 * (server-sent events, long polls), the target or the visitor
+		 * ends it (TCP keepalive finds a visitor gone).  Only a
+		 * visitor who stops reading what waits for them is cut.
+		 */
+		if (b0_buf_len(&c->vout) == 0)
+			want = TM_NONE;
 	} else if (c->rs == RS_NONE && b0_buf_len(&c->vin) > 0 &&
 		   b0_buf_len(&c->vout) == 0 && b0_buf_len(&c->uout) == 0) {
 		/* Progress does not extend it: no head a byte a minute. */

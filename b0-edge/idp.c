@@ -811,15 +811,27 @@ int
 idp_check_access(struct idp *idp, const char *token, size_t len, char *email,
     size_t emailsz, struct b0_errmsg *em)
 {
+	return idp_check_access_who(
+	    idp, token, len, email, emailsz, NULL, 0, NULL, em);
+}
+
+int
+idp_check_access_who(struct idp *idp, const char *token, size_t len,
+    char *email, size_t emailsz, char *srcout, size_t srcsz, int64_t *expp,
+    struct b0_errmsg *em)
+{
 	struct b0_jwt_verify_opts opts;
 	struct b0_jwt_claims want;
 	struct b0_jwt *t = NULL;
 	const struct b0_json *j;
 	const char *mail = NULL, *src = NULL;
+	int64_t texp = 0;
 	int r;
 
 	if (emailsz > 0)
 		email[0] = '\0';
+	if (srcsz > 0)
+		srcout[0] = '\0';
 	if (idp == NULL || len == 0) {
 		b0_err_set(em, "no token");
 		return B0_ERR_AUTH;
@@ -858,16 +870,26 @@ idp_check_access(struct idp *idp, const char *token, size_t len, char *email,
 		r = B0_ERR_AUTH;
 		goto out;
 	}
-	if (b0_strlcpy(email, mail, emailsz) >= emailsz) {
+	if (b0_strlcpy(email, mail, emailsz) >= emailsz ||
+	    (srcout != NULL && b0_strlcpy(srcout, src, srcsz) >= srcsz)) {
 		r = B0_ERR_TOO_BIG;
-		b0_err_set(em, "email too long");
+		b0_err_set(em, "email or sign-in source too long");
 		goto out;
 	}
+	if (expp != NULL && b0_json_get_int(j, 0, "exp", &texp) != 0) {
+		r = B0_ERR_CLAIM;
+		b0_err_set(em, "the token has no exp");
+		goto out;
+	}
+	if (expp != NULL)
+		*expp = texp;
 	r = 0;
 out:
 	b0_jwt_free(t);
 	if (r != 0 && emailsz > 0)
 		email[0] = '\0';
+	if (r != 0 && srcsz > 0)
+		srcout[0] = '\0';
 	return r;
 }
 
@@ -999,10 +1021,36 @@ authorize_error(struct idp *idp, struct hresp *rs, const char *uri,
 
 /* --- finishing a sign-in ------------------------------------------------- */
 
+/*
+ * site_of(idp, p, out, outsz): the name a person signs in to for p: for
+ * client b0-http the DNS name of the http socket its redirect_uri names
+ * (checked again: the socket may have gone since), else "" (the edge).
+ */
+static void
+site_of(const struct idp *idp, const struct preq *p, char *out, size_t outsz)
+{
+	const char *h;
+	size_t n;
+
+	out[0] = '\0';
+	if (p == NULL || p->kind != PREQ_CODE ||
+	    !b0_str_has_prefix(p->redirect_uri, "https://") ||
+	    !http_socket_uri(idp, p->redirect_uri, 1))
+		return;
+	h = p->redirect_uri + 8;
+	n = strcspn(h, ":/");
+	if (n == 0 || n >= outsz)
+		return;
+	memcpy(out, h, n);
+	out[n] = '\0';
+}
+
 static void
 login_page(struct idp *idp, const struct hreq *rq, struct hresp *rs,
-    const char *req, const char *email, const char *error, int status)
+    const struct preq *p, const char *email, const char *error, int status)
 {
+	char site[B0_DNS_SIZE];
+	const char *req = p->id;
 	struct page_provider pp[EDGE_MAX_PROVIDERS];
 	char labels[EDGE_MAX_PROVIDERS][64];
 	char bc[GRANT_SECRET_SIZE], bind[GRANT_SECRET_SIZE + 2];
@@ -1023,7 +1071,8 @@ login_page(struct idp *idp, const struct hreq *rq, struct hresp *rs,
 		    pp[i].name);
 		pp[i].label = labels[i];
 	}
-	page_login(rs, status, idp->domain, req, csrf, email, error,
+	site_of(idp, p, site, sizeof(site));
+	page_login(rs, status, idp->domain, site, req, csrf, email, error,
 	    idp->builtin, pp, n);
 	OPENSSL_cleanse(bc, sizeof(bc));
 	OPENSSL_cleanse(bind, sizeof(bind));
@@ -1362,7 +1411,7 @@ login_get(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	if ((s = session_of(idp, rq, cv, sizeof(cv))) != NULL)
 		finish(idp, rq, rs, p, &s->who, cv);
 	else
-		login_page(idp, rq, rs, p->id, NULL, NULL, 200);
+		login_page(idp, rq, rs, p, NULL, NULL, 200);
 	OPENSSL_cleanse(cv, sizeof(cv));
 out:
 	b0_http_params_cleanup(&ps);
@@ -1418,7 +1467,7 @@ login_post(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 		snprintf(msg, sizeof(msg),
 		    "Too many failed sign-ins; try again in %lld s.",
 		    (long long)wait);
-		login_page(idp, rq, rs, p->id, email, msg, 429);
+		login_page(idp, rq, rs, p, email, msg, 429);
 		(void)hresp_header(rs, "Retry-After: %lld", (long long)wait);
 		goto out;
 	}
@@ -1429,7 +1478,7 @@ login_post(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 		    "%s: login: wrong password or unknown user \"%.64s\"",
 		    rq->peer, email);
 		login_page(
-		    idp, rq, rs, p->id, email, "Wrong email or password.", 401);
+		    idp, rq, rs, p, email, "Wrong email or password.", 401);
 		goto out;
 	}
 	memset(&who, 0, sizeof(who));

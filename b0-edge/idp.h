@@ -96,6 +96,16 @@ int idp_check_access(struct idp *idp, const char *token, size_t len,
     char *email, size_t emailsz, struct b0_errmsg *em);
 
 /*
+ * idp_check_access_who(idp, token, len, email, emailsz, src, srcsz, expp,
+ *     em): idp_check_access(), and also where the person signed in from
+ * ("builtin", "upstream:NAME", for idp_who_current()) into src (if not
+ * NULL) and the token's exp into *expp (if not NULL), for a cache.
+ */
+int idp_check_access_who(struct idp *idp, const char *token, size_t len,
+    char *email, size_t emailsz, char *src, size_t srcsz, int64_t *expp,
+    struct b0_errmsg *em);
+
+/*
  * idp_sign_ticket(idp, publisher, socket_dns, email, visitor, id,
  *     ticketp, em):
  * A connection ticket for one admitted stream (docs/identity.md).

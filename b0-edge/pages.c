@@ -314,8 +314,9 @@ page_end(struct hresp *rs, struct page *pg, int status)
 
 void
 page_login(struct hresp *rs, int status, const char *edge_domain,
-    const char *req, const char *csrf, const char *email, const char *error,
-    int builtin, const struct page_provider *providers, size_t nprov)
+    const char *site, const char *req, const char *csrf, const char *email,
+    const char *error, int builtin, const struct page_provider *providers,
+    size_t nprov)
 {
 	struct page pg;
 	size_t i;
@@ -323,9 +324,11 @@ page_login(struct hresp *rs, int status, const char *edge_domain,
 
 	page_begin(rs, &pg, "Sign in", edge_domain, NULL);
 	put(&pg, "<h1>Sign in</h1>\n<p class=\"sub\">");
-	if (edge_domain != NULL && *edge_domain != '\0') {
+	if (site == NULL || *site == '\0')
+		site = edge_domain;
+	if (site != NULL && *site != '\0') {
 		put(&pg, "to continue to <strong>");
-		esc(&pg, edge_domain);
+		esc(&pg, site);
 		put(&pg, "</strong>");
 	} else
 		put(&pg, "to continue");

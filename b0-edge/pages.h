@@ -18,15 +18,19 @@ struct page_provider {
 };
 
 /*
- * The sign-in form.  req: the pending request id to carry (hidden field);
+ * The sign-in form.  site: the name the person signs in to ("to continue
+ * to <site>": an http socket's DNS name, from its checked redirect_uri;
+ * NULL or "": edge_domain); req: the pending request id to carry (hidden
+ * field);
  * csrf: the CSRF token (hidden field); email: prefill (may be NULL);
  * error: a sentence to show (NULL: none); builtin: show the password form;
  * providers[nprov]: one a.provider link each.  status 200 (401 after a
  * failed attempt).
  */
 void page_login(struct hresp *rs, int status, const char *edge_domain,
-    const char *req, const char *csrf, const char *email, const char *error,
-    int builtin, const struct page_provider *providers, size_t nprov);
+    const char *site, const char *req, const char *csrf, const char *email,
+    const char *error, int builtin, const struct page_provider *providers,
+    size_t nprov);
 
 /* Device flow: the code entry form (user_code may prefill; error may be NULL).
  */

@@ -49,6 +49,9 @@ setup() {
 		echo "pw of $u" | "$B0_BUILD/b0-edge" -f "$T/edge.conf" \
 		    user add "$u" 2>>"$T/token.log"
 	done
+	case "$BATS_TEST_DESCRIPTION" in
+	*cache*) edge_conf "log-level debug" ;;
+	esac
 	edge_start
 	token_add lab1
 	(umask 077 && echo 'open sesame' >"$T/wiki.pass")
@@ -187,6 +190,8 @@ device_login() {
 @test "login through the edge's form and /.b0/callback: the b0_app cookie, X-B0-Email at the target" {
 	web_login "$T/j" alice@example.com "$APP/headers?x=1"
 	assert_equal "$CB_LOC" "/headers?x=1"
+	# The form names the site the person signs in to, not the edge.
+	grep -q 'to continue to <strong>app-lab1.edge.test</strong>' "$T/login.html"
 	c=$(set_cookie "$T/cb.h" b0_app)
 	# Host-only (no Domain), the whole site, bounded.
 	[[ "$c" =~ ^Set-Cookie:\ b0_app=[A-Za-z0-9_-]{43}\;\ Path=/\;\ Max-Age=43200\;\ HttpOnly\;\ Secure\;\ SameSite=Lax$ ]]
@@ -252,6 +257,56 @@ device_login() {
 		    "$ISS/logout?post_logout_redirect_uri=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$bad")"
 		assert_output 400
 	done
+}
+
+@test "the 403 is logged with the refused identity; switching comes back to the refused page" {
+	web_login "$T/j" bob@example.org "$APP/"
+	run v "$T/j" -o /dev/null -D "$T/h" -H 'Accept: text/html' "$APP/d/abc?x=1&y=2"
+	[ "$(code_of "$T/h")" = 403 ]
+	wait_for 5 log_has edge 'http app-lab1\.edge\.test [0-9.]+:[0-9]+ bob@example\.org GET /d/abc 403 [0-9]+ [0-9]+ms$'
+	# "Sign in as someone else": the new login comes back to that page.
+	v "$T/j" -o /dev/null -D "$T/s1" "$APP/.b0/logout?switch=1"
+	loc=$(location "$T/s1")
+	[[ "$loc" == "$ISS/logout?"* ]]
+	set_cookie "$T/s1" b0_login | grep -q 'Path=/.b0/'
+	v "$T/j" -o /dev/null -D "$T/s2" "$loc"
+	assert_equal "$(location "$T/s2")" "$APP/.b0/login"
+	v "$T/j" -o /dev/null -D "$T/s3" "$APP/.b0/login"
+	loc=$(location "$T/s3")
+	[[ "$loc" == "$ISS/authorize?client_id=b0-http&"* ]]
+	# The login form as alice, by hand (web_login starts at a socket page).
+	v "$T/j" -o /dev/null -D "$T/s4" "$loc"
+	l4=$(location "$T/s4")
+	if [[ "$l4" == /login\?req=* ]]; then
+		v "$T/j" -o "$T/login.html" "$ISS$l4"
+		grep -q 'to continue to <strong>app-lab1.edge.test</strong>' "$T/login.html"
+		v "$T/j" -o /dev/null -D "$T/s5" \
+		    --data-urlencode "email=alice@example.com" \
+		    --data-urlencode "password=pw of alice@example.com" \
+		    --data-urlencode "csrf=$(csrf "$T/login.html")" \
+		    --data-urlencode "req=${l4#/login?req=}" "$ISS/login"
+		l4=$(location "$T/s5")
+	fi
+	[[ "$l4" == "$APP/.b0/callback?"* ]]
+	v "$T/j" -o /dev/null -D "$T/cb.h" "$l4"
+	assert_equal "$(location "$T/cb.h")" "/d/abc?x=1&y=2"
+	# A refused path that is not a plain relative one comes back to "/".
+	web_login "$T/j2" bob@example.org "$APP/"
+	run v "$T/j2" -o /dev/null -D "$T/h" --path-as-is "$APP//evil.test/x"
+	[ "$(code_of "$T/h")" = 403 ]
+	v "$T/j2" -o /dev/null -D "$T/t1" "$APP/.b0/logout?switch=1"
+	v "$T/j2" -o /dev/null -D "$T/t2" "$(location "$T/t1")"
+	v "$T/j2" -o /dev/null -D "$T/t3" "$APP/.b0/login"
+	v "$T/j2" -o /dev/null -D "$T/t4" "$(location "$T/t3")"
+	l4=$(location "$T/t4")
+	v "$T/j2" -o "$T/login.html" "$ISS$l4"
+	v "$T/j2" -o /dev/null -D "$T/t5" \
+	    --data-urlencode "email=alice@example.com" \
+	    --data-urlencode "password=pw of alice@example.com" \
+	    --data-urlencode "csrf=$(csrf "$T/login.html")" \
+	    --data-urlencode "req=${l4#/login?req=}" "$ISS/login"
+	v "$T/j2" -o /dev/null -D "$T/cb2.h" "$(location "$T/t5")"
+	assert_equal "$(location "$T/cb2.h")" "/"
 }
 
 @test "Bearer access tokens: the email at the target, Authorization kept from it; a bad one is 401" {
@@ -374,6 +429,30 @@ device_login() {
 	# The password never reaches a log.
 	run grep -l 'open sesame' "$T"/edge.log "$T"/pub.log
 	assert_failure
+}
+
+@test "Bearer tokens: verified once, then from the cache; a bad one never cached; user del ends it within a minute" {
+	device_login alice@example.com
+	local at i
+	at=$(cat "$T/alice@example.com.at")
+	for i in 1 2 3 4 5; do
+		run v /dev/null -o /dev/null -w '%{http_code}' \
+		    -H "Authorization: Bearer $at" "$APP/headers"
+		assert_output 200
+	done
+	# One verification for five requests.
+	assert_equal "$(log_count edge 'bearer token of alice@example\.com verified, cached for [0-9]+ s')" 1
+	# A bad token is refused every time, and never cached.
+	run v /dev/null -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: Bearer ${at}x" "$APP/headers"
+	assert_output 401
+	run v /dev/null -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: Bearer ${at}x" "$APP/headers"
+	assert_output 401
+	assert_equal "$(log_count edge 'bearer token of .* verified')" 1
+	# The cached token ends with its person.
+	"$B0_BUILD/b0-edge" -f "$T/edge.conf" user del alice@example.com
+	wait_for 70 bash -c "[ \"\$(ip netns exec $NS_VIS curl -sS --max-time 5 --cacert $T/ca.crt --resolve app-lab1.edge.test:443:$EDGE_VIS_IP -H 'Authorization: Bearer $at' -o /dev/null -w '%{http_code}' $APP/headers)\" = 401 ]"
 }
 
 @test "user del: the person's app sessions end within a minute" {

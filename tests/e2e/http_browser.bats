@@ -186,22 +186,24 @@ access_log() {
 	[[ "$text" == *"Signed in as bob@example.org"* ]]
 	[[ "$text" == *app-lab1.edge.test* ]]
 	shot_kept 403.png
-	access_log 403 /headers
+	access_log 403 /headers 'bob@example\.org'
 	grep -q 'http app-lab1\.edge\.test: bob@example\.org refused' "$T/edge.log"
+	# The edge's form names the site, not the edge.
+	has "^text b0 edge\.test Sign in to continue to app-lab1\.edge\.test "
 	# "Sign in as someone else" ends the edge's session too: a real login
 	# page, not a silent way back in as bob.
 	run between switch alice
 	has "^nav 302 $APP/\.b0/logout\$"
 	has "^page 200 $EDGE/[a-z/]* h1=Sign in\$"
-	# And alice gets in (the way back from a switch is the app's /, which
-	# webapp.py answers with a 404); bob never reached the app.
+	# And alice gets in, back on the page that refused bob (not on the
+	# app's /); bob never reached the app.
 	output=$all
 	run between alice end
 	has "^nav 302 $APP/\.b0/callback\$"
-	has "^page 404 $APP/ h1=\$"
+	refute_line --regexp "^page [0-9]+ $APP/ h1="
 	has "^page 200 $APP/headers h1=\$"
 	[ "$(header X-B0-Email)" = alice@example.com ]
-	[ "$(cat "$T/webapp.requests")" = "GET /
+	[ "$(cat "$T/webapp.requests")" = "GET /headers
 GET /headers" ]
 }
 

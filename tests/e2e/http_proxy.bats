@@ -36,6 +36,7 @@ setup() {
 	case "$BATS_TEST_DESCRIPTION" in
 	*504*) extra+=("http-upstream-timeout 2s") ;;
 	*body-max*) extra+=("http-body-max 1000") ;;
+	*server-sent*) extra+=("http-idle-timeout 1s") ;;
 	*idle*) extra+=("http-idle-timeout 2s") ;;
 	esac
 	local socks=("socket web http/8080 127.0.0.1:8080"
@@ -357,6 +358,23 @@ while n > 0:
 	t1=$(ms_now)
 	assert_output --partial "HTTP/1.1 200"
 	[ $((t1 - t0)) -ge 1500 ] && [ $((t1 - t0)) -lt 10000 ]
+}
+
+@test "server-sent events quiet for longer than http-idle-timeout arrive whole" {
+	local t0 t1
+	# http-idle-timeout 1s; the target is quiet 2 s between events.
+	t0=$(ms_now)
+	run hc -N "https://$DNS/sse?gap_ms=2000&n=3"
+	t1=$(ms_now)
+	assert_success
+	assert_output $'data: 0\n\ndata: 1\n\ndata: 2'
+	[ $((t1 - t0)) -ge 4000 ]
+	# Between requests the idle timeout still applies.
+	t0=$(ms_now)
+	run raw --idle 15 --data "GET /headers HTTP/1.1\r\nHost: $DNS\r\n\r\n"
+	t1=$(ms_now)
+	assert_output --partial "HTTP/1.1 200"
+	[ $((t1 - t0)) -ge 800 ] && [ $((t1 - t0)) -lt 8000 ]
 }
 
 @test "an HTTP/1.0 request is answered and the connection closes" {

@@ -25,6 +25,9 @@ test can say what reached the target (and what did not).
     GET  /big?n=N       N bytes ("0123456789" repeated); &chunked=1
                         sends them in chunks of 64 KiB
     GET  /status?code=N an empty response with that status
+    GET  /sse?gap_ms=N&n=K  server-sent events, chunked: K events
+                        ("data: I\\n\\n", I from 0) N ms apart, the first
+                        at once, then the end of the body
     GET  /raw?hex=H     writes the bytes H (hex) as the whole response,
                         then closes (malformed responses on purpose)
     anything else       404
@@ -135,6 +138,9 @@ class Handler(BaseHTTPRequestHandler):
             n = int(q.get("n", ["0"])[0])
             chunked = q.get("chunked", ["0"])[0] == "1"
             self.big(n, chunked)
+        elif u.path == "/sse":
+            gap = int(q.get("gap_ms", ["1000"])[0]) / 1000.0
+            self.sse(int(q.get("n", ["3"])[0]), gap)
         elif u.path == "/raw":
             self.close_connection = True
             self.wfile.write(bytes.fromhex(q.get("hex", [""])[0]))
@@ -146,6 +152,22 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
         else:
             self.send_body(404, b"not found\n")
+
+    def sse(self, n, gap):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        for i in range(n):
+            if i > 0:
+                time.sleep(gap)
+            d = b"data: %d\n\n" % i
+            self.wfile.write(b"%x\r\n" % len(d) + d + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
     def big(self, n, chunked):
         pattern = b"0123456789" * 6554  # 65540 bytes
