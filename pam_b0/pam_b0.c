@@ -6,7 +6,10 @@
  * (argv and files are read on every call), talks to nothing but
  * b0-publish's Unix socket, wipes tickets and tokens, and never logs them.
  */
+#include <sys/socket.h>
 #include <sys/types.h>
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <pwd.h>
@@ -157,7 +160,9 @@ user_exists(const char *name)
 /*
  * The first two fields of SSH_CONNECTION ("client-ip client-port
  * server-ip server-port") into d->ip, d->port.  0, or B0_ERR_NOT_FOUND
- * when there is none, B0_ERR_FORMAT when it is malformed.
+ * when there is none, B0_ERR_FORMAT when it is malformed.  Only the PAM
+ * environment counts (sshd puts SSH_CONNECTION there): the process's is
+ * the caller's, and a local user running su could name any connection.
  */
 static int
 ssh_connection(pam_handle_t *pamh, struct decision *d)
@@ -165,8 +170,7 @@ ssh_connection(pam_handle_t *pamh, struct decision *d)
 	const char *s, *sp;
 	size_t n;
 
-	if ((s = pam_getenv(pamh, "SSH_CONNECTION")) == NULL &&
-	    (s = getenv("SSH_CONNECTION")) == NULL)
+	if ((s = pam_getenv(pamh, "SSH_CONNECTION")) == NULL)
 		return B0_ERR_NOT_FOUND;
 	if (strlen(s) > SSH_CONN_MAX || (sp = strchr(s, ' ')) == NULL ||
 	    (n = (size_t)(sp - s)) == 0 || n >= sizeof(d->ip))
@@ -180,6 +184,34 @@ ssh_connection(pam_handle_t *pamh, struct decision *d)
 		return B0_ERR_FORMAT;
 	memcpy(d->port, s, n);
 	d->port[n] = '\0';
+	return 0;
+}
+
+/*
+ * sshd sets PAM_RHOST to the client's address (or, with UseDNS, its
+ * name).  When it is an address it must be SSH_CONNECTION's client
+ * address.  0 when it is, or when there is no address to compare;
+ * B0_ERR_PERM when they differ.
+ */
+static int
+rhost_matches(pam_handle_t *pamh, const struct decision *d)
+{
+	const void *item = NULL;
+	unsigned char a[16], b[16];
+	int af;
+
+	if (pam_get_item(pamh, PAM_RHOST, &item) != PAM_SUCCESS ||
+	    item == NULL || *(const char *)item == '\0')
+		return 0;
+	if (inet_pton(AF_INET, item, a) == 1)
+		af = AF_INET;
+	else if (inet_pton(AF_INET6, item, a) == 1)
+		af = AF_INET6;
+	else
+		return 0; /* a host name: nothing to compare */
+	if (inet_pton(af, d->ip, b) != 1 ||
+	    memcmp(a, b, af == AF_INET ? 4 : 16) != 0)
+		return B0_ERR_PERM;
 	return 0;
 }
 
@@ -413,6 +445,15 @@ authenticate(pam_handle_t *pamh, int argc, const char **argv,
 		b0_err_set(&d->reason, "SSH_CONNECTION is malformed");
 		return PAM_AUTHINFO_UNAVAIL;
 	}
+	if (have_conn && rhost_matches(pamh, d) != 0) {
+		const void *rh = NULL;
+
+		(void)pam_get_item(pamh, PAM_RHOST, &rh);
+		b0_err_set(&d->reason,
+		    "SSH_CONNECTION client %s is not PAM_RHOST %.64s", d->ip,
+		    (const char *)rh);
+		return PAM_AUTH_ERR;
+	}
 	if (have_conn) {
 		r = pam_b0_ticket_fetch(
 		    c->ticket_socket, d->ip, d->port, &tok, &d->reason);
@@ -429,7 +470,7 @@ authenticate(pam_handle_t *pamh, int argc, const char **argv,
 			    "debug: ticket for %s port %s: %s", d->ip, d->port,
 			    tok != NULL ? "found" : "none");
 	} else
-		b0_err_set(&d->reason, "no SSH_CONNECTION");
+		b0_err_set(&d->reason, "no SSH_CONNECTION in the PAM environment");
 	if (tok == NULL) {
 		if (!c->prompt) {
 			b0_err_prefix(&d->reason, "no ticket");

@@ -675,6 +675,7 @@ struct run {
 	const char *service; /* NULL: "b0" */
 	const char *user;    /* NULL: alice; "" no PAM_USER */
 	const char *conn;    /* NULL: CLIENT; "": none */
+	const char *rhost;   /* NULL: no PAM_RHOST */
 	struct conv cv;
 	int acct; /* also run pam_acct_mgmt, result in acct_rc */
 	/* results */
@@ -716,6 +717,8 @@ run_pam(struct run *r)
 		    r->conn ? r->conn : CLIENT);
 		pam_putenv(h, env);
 	}
+	if (r->rhost != NULL)
+		pam_set_item(h, PAM_RHOST, r->rhost);
 	r->rc = pam_authenticate(h, 0);
 	env_copy(h, "B0_EMAIL", r->env_email, sizeof(r->env_email));
 	env_copy(h, "B0_AUTH", r->env_auth, sizeof(r->env_auth));
@@ -1806,7 +1809,10 @@ prompt_cases(void)
 	free(longt);
 }
 
-/* SSH_CONNECTION from the process's environment when PAM's has none. */
+/*
+ * SSH_CONNECTION from the process's environment is not sshd's: a local
+ * user running su could name someone else's connection.
+ */
 static void
 getenv_case(void)
 {
@@ -1819,8 +1825,42 @@ getenv_case(void)
 	r.conn = "";
 	run_pam(&r);
 	unsetenv("SSH_CONNECTION");
-	expect(&r, "SSH_CONNECTION from the process environment", PAM_SUCCESS,
+	expect(&r, "SSH_CONNECTION from the process environment: refused",
+	    PAM_IGNORE, "no ticket: no SSH_CONNECTION in the PAM environment");
+	free(t);
+}
+
+/* PAM_RHOST, when it is an address, must be SSH_CONNECTION's client. */
+static void
+rhost_cases(void)
+{
+	struct run r;
+	char *t = jws(HDR, CLAIMS, SIG_ES256);
+
+	srv_ticket(t);
+	memset(&r, 0, sizeof(r));
+	r.rhost = "127.0.0.1";
+	run_pam(&r);
+	expect(&r, "PAM_RHOST is the SSH_CONNECTION client", PAM_SUCCESS,
 	    "ticket verified");
+	srv_ticket(t);
+	memset(&r, 0, sizeof(r));
+	r.rhost = "10.9.8.7";
+	run_pam(&r);
+	expect(&r, "PAM_RHOST is another address", PAM_AUTH_ERR,
+	    "SSH_CONNECTION client 127.0.0.1 is not PAM_RHOST 10.9.8.7");
+	srv_ticket(t);
+	memset(&r, 0, sizeof(r));
+	r.rhost = "::1";
+	run_pam(&r);
+	expect(&r, "PAM_RHOST is an IPv6 address, the client IPv4",
+	    PAM_AUTH_ERR, "is not PAM_RHOST ::1");
+	srv_ticket(t);
+	memset(&r, 0, sizeof(r));
+	r.rhost = "client.example.org";
+	run_pam(&r);
+	expect(&r, "PAM_RHOST is a host name (UseDNS): not compared",
+	    PAM_SUCCESS, "ticket verified");
 	free(t);
 }
 
@@ -2130,6 +2170,7 @@ main(int argc, char **argv)
 		good_cases();
 		debug_case();
 		getenv_case();
+		rhost_cases();
 		header_cases();
 		signature_cases();
 		claim_cases();
