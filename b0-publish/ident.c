@@ -18,8 +18,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,26 +122,41 @@ check_parent(const char *what, const char *path, struct b0_errmsg *em)
 	return 0;
 }
 
+/*
+ * The JWKS file holds public keys only, but whoever can open it can
+ * flock(2) it and so hold up every login and every update: 0640 root:
+ * ticket-group when there is one, else 0600 (pam_b0 runs as root).
+ */
 static int
 jwks_open(struct ident *id, const char *path, struct b0_errmsg *em)
 {
+	mode_t mode = id->has_group ? 0640 : 0600;
+	gid_t gid = id->has_group ? id->gid : getegid();
 	struct stat st;
 	int r;
 
 	if ((r = check_parent("jwks-file", path, em)) != 0)
 		return r;
 	if ((id->jfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		 0644)) == -1) {
+		 0600)) == -1) {
 		r = b0_err_from_errno();
 		b0_err_set(em, "jwks-file %s: %s", path, b0_strerror(r));
 		return r;
 	}
 	if (fstat(id->jfd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || fchmod(id->jfd, 0644) == -1) {
+	    st.st_uid != geteuid()) {
 		b0_err_set(em,
 		    "jwks-file %s: must be a regular file owned by %s", path,
 		    geteuid() == 0 ? "root" : "us");
 		return B0_ERR_PERM;
+	}
+	if (fchown(id->jfd, geteuid(), gid) == -1 ||
+	    fchmod(id->jfd, mode) == -1) {
+		r = b0_err_from_errno();
+		b0_err_set(em,
+		    "jwks-file %s: cannot make it mode %04o, group %u: %s",
+		    path, (unsigned)mode, (unsigned)gid, b0_strerror(r));
+		return r;
 	}
 	if ((id->jpath = strdup(path)) == NULL)
 		return B0_ERR_ALLOC;
@@ -345,29 +358,48 @@ iclient_timeout(struct b0_loop *loop, void *cookie)
 	iclient_free(cookie);
 }
 
-/* uid is root, a member of the ticket group, or (not root) ourselves. */
-static int
-allowed(const struct ident *id, uid_t uid)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	gid_t groups[256];
-	int n = (int)(sizeof(groups) / sizeof(groups[0])), i;
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59 /* Linux >= 4.13 */
+#endif
+#define PEER_GROUPS_MAX 65536 /* NGROUPS_MAX */
 
-	if (uid == 0 || (id->self_ok && uid == geteuid()))
+/*
+ * The peer is root, (not root) ourselves, or holds the ticket group: as
+ * its primary group (SO_PEERCRED) or among the supplementary groups it
+ * had when it connected (SO_PEERGROUPS).  The process's credentials, not
+ * the group database: no NSS on the event loop, and what the kernel
+ * checked on connect().  SO_PEERGROUPS failing: refused.
+ */
+static int
+allowed(const struct ident *id, int fd, const struct ucred *cred)
+{
+	gid_t small[256], *groups = small;
+	socklen_t len = sizeof(small);
+	size_t i, n;
+	int ok = 0;
+
+	if (cred->uid == 0 || (id->self_ok && cred->uid == geteuid()))
 		return 1;
-	if (!id->has_group ||
-	    getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+	if (!id->has_group)
 		return 0;
-	if (pw.pw_gid == id->gid)
+	if (cred->gid == id->gid)
 		return 1;
-	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) == -1)
-		return 0; /* more than 256 groups: not worth the risk */
-	for (i = 0; i < n; i++) {
-		if (groups[i] == id->gid)
-			return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
+		if (errno != ERANGE || len == 0 ||
+		    len > PEER_GROUPS_MAX * sizeof(gid_t) ||
+		    (groups = malloc(len)) == NULL)
+			return 0;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) ==
+		    -1)
+			goto out;
 	}
-	return 0;
+	n = len / sizeof(gid_t);
+	for (i = 0; i < n && !ok; i++)
+		ok = groups[i] == id->gid;
+out:
+	if (groups != small)
+		free(groups);
+	return ok;
 }
 
 int
@@ -498,7 +530,7 @@ ident_accept(struct b0_loop *loop, int fd, unsigned events, void *cookie)
 		b0_buf_init(&cl->in, IDENT_LINE_MAX);
 		b0_buf_init(&cl->out, IDENT_LINE_MAX);
 		b0_buf_set_secret(&cl->out);
-		if (!allowed(id, cred.uid)) {
+		if (!allowed(id, cfd, &cred)) {
 			b0_log_rl(&id->p->log, &id->rl, (time_t)b0_loop_wall(),
 			    B0_LOG_NOTICE,
 			    "ticket-socket %s: refused uid %u (pid %d): not "

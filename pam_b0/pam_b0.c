@@ -470,7 +470,8 @@ authenticate(pam_handle_t *pamh, int argc, const char **argv,
 			    "debug: ticket for %s port %s: %s", d->ip, d->port,
 			    tok != NULL ? "found" : "none");
 	} else
-		b0_err_set(&d->reason, "no SSH_CONNECTION in the PAM environment");
+		b0_err_set(
+		    &d->reason, "no SSH_CONNECTION in the PAM environment");
 	if (tok == NULL) {
 		if (!c->prompt) {
 			b0_err_prefix(&d->reason, "no ticket");

@@ -97,9 +97,10 @@ jwks_kids() {
 	jq -r '[.keys[].kid] | sort | join(" ")' "$1"
 }
 
-@test "the JWKS file: root's, 0644, issuer, publisher and the edge's /jwks.json keys" {
+@test "the JWKS file: root:adm 0640, issuer, publisher and the edge's /jwks.json keys" {
 	wait_for 10 test -s "$JWKS"
-	[ "$(stat -c '%U %a %F' "$JWKS")" = "root 644 regular file" ]
+	# Not 0644: whoever can open it can flock it and hold up every login.
+	[ "$(stat -c '%U %G %a %F' "$JWKS")" = "root adm 640 regular file" ]
 	jq -e --arg iss "$ISS" '.issuer == $iss and .publisher == "lab1"' "$JWKS"
 	c "$T/j" "$ISS/jwks.json" >"$T/edge.jwks"
 	[ "$(jq -cS .keys "$JWKS")" = "$(jq -cS .keys "$T/edge.jwks")" ]
@@ -119,9 +120,9 @@ jwks_kids() {
 	c "$T/j" "$ISS/jwks.json" >"$T/edge.jwks"
 	[ "$(jq -cS .keys "$JWKS")" = "$(jq -cS .keys "$T/edge.jwks")" ]
 	[ "$(jwks_kids "$JWKS")" != "$before" ]
-	# Still root's and 0644, the same file (updated in place by a daemon
+	# Still root:adm 0640, the same file (updated in place by a daemon
 	# that runs as nobody).
-	[ "$(stat -c '%U %a' "$JWKS")" = "root 644" ]
+	[ "$(stat -c '%U %G %a' "$JWKS")" = "root adm 640" ]
 	[ "$(ps -o user= -p "$(cat "$T/pub.pid")")" = nobody ] ||
 	    [ "$(ps -o user= --ppid "$(cat "$T/pub.pid")" | head -1)" = nobody ]
 }
@@ -173,13 +174,46 @@ jwks_kids() {
 	    /usr/bin/python3 "$T/ticketq.py" "$SOCK" "ticket 127.0.0.1 22"
 	assert_failure 2
 	assert_output --partial "Permission denied"
-	# With adm as a supplementary group it connects, but nobody is no
-	# member of adm: SO_PEERCRED and the group database say no.
-	run setpriv --reuid nobody --regid nogroup --groups adm \
+	# Past the file mode, b0-publish checks the peer's own credentials.
+	chmod 0666 "$SOCK"
+	run setpriv --reuid nobody --regid nogroup --clear-groups \
 	    /usr/bin/python3 "$T/ticketq.py" "$SOCK" "ticket 127.0.0.1 22"
 	assert_success
 	assert_output "error not allowed"
 	wait_for 5 log_has pub "ticket-socket $SOCK: refused uid 65534 \(pid [0-9]+\): not root nor in group adm"
+}
+
+@test "a client holding ticket-group as a supplementary group is answered" {
+	install -m 0644 "$BATS_TEST_DIRNAME/helpers/ticketq.py" "$T/ticketq.py"
+	# nobody is in adm by no group database, only by the groups this
+	# process has (SO_PEERGROUPS).
+	run id -nG nobody
+	[[ " $output " != *" adm "* ]]
+	run setpriv --reuid nobody --regid nogroup --groups adm \
+	    /usr/bin/python3 "$T/ticketq.py" "$SOCK" "ticket 127.0.0.1 22"
+	assert_success
+	assert_output none
+}
+
+@test "the JWKS file: a user outside ticket-group cannot open it to flock it" {
+	wait_for 10 test -s "$JWKS"
+	run setpriv --reuid nobody --regid nogroup --clear-groups \
+	    flock -n "$JWKS" true
+	assert_failure
+	assert_output --partial "Permission denied"
+	# ticket-group may read it (and so the path is reachable at all).
+	run setpriv --reuid nobody --regid nogroup --groups adm \
+	    flock -n "$JWKS" true
+	assert_success
+}
+
+@test "without ticket-group the JWKS file is root's 0600" {
+	tun_stop pub
+	sed -i '/^ticket-group /d' "$T/pub.conf"
+	pub_start pub
+	wait_for 10 test -s "$JWKS"
+	[ "$(stat -c '%U %G %a' "$JWKS")" = "root root 600" ]
+	[ "$(stat -c '%U %a' "$SOCK")" = "root 600" ]
 }
 
 @test "malformed requests get error lines" {
@@ -252,7 +286,7 @@ jwks_kids() {
 	    --edge "$EDGE_IP:443" --token-file "$T/nobody.token" \
 	    --edge-ca "$T/ca.crt"
 	wait_for 10 test -s "$T/xdg/b0-publish/jwks.json"
-	[ "$(stat -c '%U %a' "$T/xdg/b0-publish/jwks.json")" = "nobody 644" ]
+	[ "$(stat -c '%U %a' "$T/xdg/b0-publish/jwks.json")" = "nobody 600" ]
 	jq -e '.publisher == "lab2" and (.keys | length) >= 1' "$T/xdg/b0-publish/jwks.json"
 	[ "$(stat -c '%U %a %F' "$T/xdg/b0-publish/tickets.sock")" = "nobody 600 socket" ]
 	# That user may ask, and root.
