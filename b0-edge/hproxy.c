@@ -854,7 +854,8 @@ put_response_head(struct hpconn *c, const struct b0_http_resp *resp)
 	    h->body != B0_HTTP_BODY_CHUNKED)
 		r = b0_buf_putf(o, "Content-Length: %llu\r\n",
 		    (unsigned long long)h->content_length);
-	if (r == 0 && h->body == B0_HTTP_BODY_CHUNKED)
+	/* HTTP/1.0 knows no chunks: the data alone, then the close. */
+	if (r == 0 && h->body == B0_HTTP_BODY_CHUNKED && !c->v10)
 		r = b0_buf_put_str(o, "Transfer-Encoding: chunked\r\n");
 	if (r == 0)
 		r = b0_buf_put_str(o, c->closing
@@ -991,9 +992,11 @@ move_response_body(struct hpconn *c)
 	case RS_CHUNKED:
 		before = b0_http_chunked_total(&c->rsc);
 		b0_err_clear(&em);
-		r = b0_http_chunked_decode(
-		    &c->rsc, b0_buf_ptr(&c->uin), n, &used, NULL, &em);
-		(void)b0_buf_put(&c->vout, b0_buf_ptr(&c->uin), used);
+		/* An HTTP/1.0 visitor gets the data decoded, unframed. */
+		r = b0_http_chunked_decode(&c->rsc, b0_buf_ptr(&c->uin), n,
+		    &used, c->v10 ? &c->vout : NULL, &em);
+		if (!c->v10)
+			(void)b0_buf_put(&c->vout, b0_buf_ptr(&c->uin), used);
 		b0_buf_consume(&c->uin, used);
 		c->rbytes += b0_http_chunked_total(&c->rsc) - before;
 		if (r == 0) {
@@ -1047,6 +1050,15 @@ process(struct hpconn *c)
 	if (c->state != HP_HTTP)
 		return 0;
 	if (c->rs == RS_NONE) {
+		if (b0_buf_len(&c->uin) > 0) {
+			/* The target spoke unasked: as above, no way on. */
+			b0_notice(&c->e->log,
+			    "http %s %s: the target sent %zu bytes while no "
+			    "request was outstanding; closing the connection",
+			    c->k->dns, c->peer, b0_buf_len(&c->uin));
+			start_close(c);
+			return 1;
+		}
 		if (b0_buf_len(&c->vin) == 0) {
 			/* The visitor is done: its last answer goes first. */
 			if (c->v_eof)
@@ -1072,8 +1084,11 @@ process(struct hpconn *c)
 		}
 	}
 	if (c->rs == RS_HEAD) {
+		n = b0_buf_len(&c->uin);
 		take_response_head(c);
-		if (c->state != HP_HTTP || c->rs != RS_HEAD)
+		/* A 1xx consumed is progress: the final head may follow. */
+		if (c->state != HP_HTTP || c->rs != RS_HEAD ||
+		    b0_buf_len(&c->uin) != n)
 			return 1;
 	}
 	if (c->rs == RS_LENGTH || c->rs == RS_CHUNKED || c->rs == RS_EOF) {
@@ -1095,6 +1110,19 @@ process(struct hpconn *c)
 		if (c->rq != RQ_DONE)
 			/* Answered before the body was in: no way on. */
 			c->closing = 1;
+		if (b0_buf_len(&c->uin) > 0) {
+			/*
+			 * Bytes past the response's end (a body on HEAD,
+			 * 204 or 304, more than its Content-Length) would be
+			 * read as the next response: no further request
+			 * goes to this stream.
+			 */
+			b0_notice(&c->e->log,
+			    "http %s %s: the target sent %zu bytes past its "
+			    "response; closing the connection",
+			    c->k->dns, c->peer, b0_buf_len(&c->uin));
+			c->closing = 1;
+		}
 		log_request(c);
 		c->rs = RS_NONE;
 		c->rq = RQ_NONE;

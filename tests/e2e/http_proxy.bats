@@ -437,6 +437,59 @@ rawresp() {
 	assert_output --partial "until close"
 }
 
+# hexof TEXT: TEXT (printf %b escapes) in hex, for /raw and /rawkeep.
+hexof() {
+	printf '%b' "$1" | od -An -tx1 | tr -d ' \n'
+}
+
+@test "bytes past a response never answer the next request: the connection closes after it" {
+	local evil='HTTP/1.1 200 OK\r\nContent-Length: 9\r\nX-Smuggled: 1\r\n\r\nsmuggled\n'
+	local h1 h2
+	h1=$(hexof "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n$evil")
+	# More than its Content-Length: the second request is its own.
+	run hc -i -w '[%{http_code} %{num_connects}]\n' \
+	    "https://$DNS/rawkeep?hex=$h1" "https://$DNS/status?code=201"
+	assert_success
+	refute_output --partial smuggled
+	refute_output --partial X-Smuggled
+	assert_output --partial $'ok\n[200 1]'
+	assert_output --partial 'HTTP/1.1 201'
+	assert_output --partial '[201 1]'
+	grep -q "bytes past its response; closing the connection" "$T/edge.log"
+	# A body on HEAD: the same.
+	h2=$(hexof "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nsmuggled\n$evil")
+	run hc -I -w '[%{http_code} %{num_connects}]\n' \
+	    "https://$DNS/rawkeep?hex=$h2" "https://$DNS/big?n=321"
+	assert_success
+	refute_output --partial X-Smuggled
+	assert_output --partial 'Content-Length: 321'
+	assert_output --partial '[200 1]'
+	[ "$(reached 'HEAD /big?n=321')" -eq 1 ]
+}
+
+@test "several 1xx in one write, then the response" {
+	run hc -i "https://$DNS/rawkeep?hex=$(hexof 'HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n')"
+	assert_success
+	assert_output --partial 'HTTP/1.1 200'
+	assert_output --partial ok
+	refute_output --partial 'HTTP/1.1 504'
+}
+
+@test "an HTTP/1.0 visitor gets a chunked response decoded, then the close" {
+	raw --idle 15 --data "GET /big?n=70000&chunked=1 HTTP/1.0\r\nHost: $DNS\r\n\r\n" \
+	    >"$T/v10.out"
+	run python3 -c 'import sys
+d = open(sys.argv[1], "rb").read()
+head, _, body = d.partition(b"\r\n\r\n")
+want = (b"0123456789" * 6554)[:65536] + (b"0123456789" * 6554)[:70000 - 65536]
+print(head.decode())
+print("body", len(body), body == want)' "$T/v10.out"
+	assert_output --partial 'HTTP/1.1 200'
+	assert_output --partial 'Connection: close'
+	refute_output --partial 'Transfer-Encoding'
+	assert_output --partial 'body 70000 True'
+}
+
 # conf_t LINE: b0-edge -t on an edge.conf with LINE.
 conf_t() {
 	b0_edge_conf "$T" 127.0.0.1:0 20000-20010 "$@"

@@ -30,6 +30,9 @@ test can say what reached the target (and what did not).
                         at once, then the end of the body
     GET  /raw?hex=H     writes the bytes H (hex) as the whole response,
                         then closes (malformed responses on purpose)
+    GET  /rawkeep?hex=H as /raw, in one write, but the connection stays
+                        open for the next request (bytes past a response,
+                        several 1xx in one write); HEAD gets them too
     anything else       404
 """
 
@@ -143,6 +146,8 @@ class Handler(BaseHTTPRequestHandler):
             self.sse(int(q.get("n", ["3"])[0]), gap)
         elif u.path == "/raw":
             self.close_connection = True
+            self.wfile.write(bytes.fromhex(q.get("hex", [""])[0]))
+        elif u.path == "/rawkeep":
             self.wfile.write(bytes.fromhex(q.get("hex", [""])[0]))
         elif u.path == "/status":
             code = int(q.get("code", ["200"])[0])
