@@ -38,8 +38,9 @@
 #include "hauth.h"
 #include "idp.h"
 #include "pages.h"
+#include "users.h"
 
-#define COOKIE_LOGIN "b0_login"
+#define COOKIE_LOGIN "__Host-b0_login"
 #define SECRET_SIZE 44 /* 43 base64url characters and a NUL */
 #define SRC_SIZE 48
 #define RETURN_MAX 2048 /* a longer path comes back to "/" */
@@ -486,7 +487,7 @@ login_start(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	l = NULL; /* kept */
 	hresp_redirect(rs, (const char *)b0_buf_ptr(&loc));
 	(void)hresp_header(rs,
-	    "Set-Cookie: " COOKIE_LOGIN "=%s; Path=/.b0/; Max-Age=%d; "
+	    "Set-Cookie: " COOKIE_LOGIN "=%s; Path=/; Max-Age=%d; "
 	    "HttpOnly; Secure; SameSite=Lax",
 	    cv, LOGIN_TTL);
 	r = 0;
@@ -533,7 +534,7 @@ login_keep(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	TAILQ_INSERT_TAIL(&h->logins, l, entry);
 	h->nlogins++;
 	(void)hresp_header(rs,
-	    "Set-Cookie: " COOKIE_LOGIN "=%s; Path=/.b0/; Max-Age=%d; "
+	    "Set-Cookie: " COOKIE_LOGIN "=%s; Path=/; Max-Age=%d; "
 	    "HttpOnly; Secure; SameSite=Lax",
 	    cv, LOGIN_TTL);
 	OPENSSL_cleanse(cv, sizeof(cv));
@@ -565,7 +566,7 @@ login_again(
 static void
 clear_login_cookie(struct hresp *rs)
 {
-	(void)hresp_header(rs, "Set-Cookie: " COOKIE_LOGIN "=; Path=/.b0/; "
+	(void)hresp_header(rs, "Set-Cookie: " COOKIE_LOGIN "=; Path=/; "
 			       "Max-Age=0; HttpOnly; Secure; SameSite=Lax");
 }
 
@@ -882,6 +883,19 @@ basic_ok(struct hauth *h, const struct esock *k, const struct hreq *rq,
 		(void)hresp_header(rs, "Retry-After: %lld", (long long)wait);
 		return 0;
 	}
+	if (!ok && users_crypt_take() != 0) {
+		/* The edge's yescrypt budget is spent: no hash, no failure. */
+		b0_log_rl(h->log, &h->rl, now, B0_LOG_NOTICE,
+		    "%s: http %s: too many password checks on the edge; "
+		    "refused",
+		    rq->peer, k->dns);
+		answer_error(rq, rs, 429, "Too many tries",
+		    "The edge is busy checking passwords; try again in a "
+		    "second.");
+		(void)hresp_header(rs, "Retry-After: 1");
+		OPENSSL_cleanse(mac, sizeof(mac));
+		return 0;
+	}
 	if (!ok) {
 		if (b0_b64_decode(v, n, raw, BASIC_MAX, &dn) == 0) {
 			raw[dn] = '\0';
@@ -1031,6 +1045,36 @@ bearer(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	return 1;
 }
 
+/*
+ * Does Authorization carry one of the edge's own tokens (b0-proxy token)?
+ * Any Authorization header that is a Bearer of the edge's keys counts.
+ */
+static int
+own_bearer(struct hauth *h, const struct hreq *rq)
+{
+	const struct b0_http_head *hd = &rq->req->h;
+	const char *v;
+	size_t i, n;
+
+	for (i = 0; i < hd->nfields; i++) {
+		if (!b0_http_field_is(&hd->fields[i], "Authorization"))
+			continue;
+		v = hd->fields[i].value;
+		n = hd->fields[i].value_len;
+		if (n < 7 || !b0_str_ncaseeq(v, "Bearer ", 7))
+			continue;
+		v += 7;
+		n -= 7;
+		while (n > 0 && *v == ' ') {
+			v++;
+			n--;
+		}
+		if (idp_own_token(h->e->idp, v, n))
+			return 1;
+	}
+	return 0;
+}
+
 enum hauth_result
 hauth_request(struct hauth *h, struct esock *k, const struct hreq *rq,
     struct hresp *rs, struct hwho *who)
@@ -1053,6 +1097,9 @@ hauth_request(struct hauth *h, struct esock *k, const struct hreq *rq,
 		return HAUTH_ANSWERED;
 	if (!b0_spec_login(&k->sp)) {
 		who->via = HAUTH_NONE;
+		/* The edge's own access tokens stay at the edge. */
+		if (!who->strip_authorization && own_bearer(h, rq))
+			who->strip_authorization = 1;
 		return HAUTH_PASS;
 	}
 	r = is_protected(k) ? 0 : bearer(h, k, rq, rs, who);

@@ -56,8 +56,8 @@ void hauth_tick(struct hauth *h);
 enum hauth_result hauth_request(struct hauth *h, struct esock *k,
     const struct hreq *rq, struct hresp *rs, struct hwho *who);
 
-/* The name of the edge's app cookie ("b0_app"), to strip from Cookie. */
-#define HAUTH_COOKIE "b0_app"
+/* The name of the edge's app cookie ("__Host-b0_app"), to strip from Cookie. */
+#define HAUTH_COOKIE "__Host-b0_app"
 
 /* hauth_drop_socket(h, k): forget the sessions of socket k (it is gone). */
 void hauth_drop_socket(struct hauth *h, struct esock *k);

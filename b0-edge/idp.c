@@ -57,8 +57,8 @@
 #define SRC_BUILTIN "builtin"
 #define SRC_UPSTREAM "upstream:"
 
-#define COOKIE_SESSION "b0_session"
-#define COOKIE_CSRF "b0_csrf"
+#define COOKIE_SESSION "__Host-b0_session"
+#define COOKIE_CSRF "__Host-b0_csrf"
 
 struct fail_slot {
 	char key[GRANT_EMAIL_SIZE + 8];
@@ -615,8 +615,9 @@ uri_path_chars(const char *p)
 /*
  * Client b0-http (docs/identity.md): is uri "https://<DNS name of a
  * registered http or https socket><the issuer's :port>/.b0/callback"
- * (exact), or, for the way back from /logout (!exact), any path under
- * /.b0/ there, of plain URI characters?
+ * (exact), or, for the way back from /logout (!exact), exactly the path
+ * /.b0/login there with an optional query of plain URI characters (no
+ * other path: "/.b0/../x" would leave /.b0/)?
  */
 static int
 http_socket_uri(const struct idp *idp, const char *uri, int exact)
@@ -642,8 +643,9 @@ http_socket_uri(const struct idp *idp, const char *uri, int exact)
 		rest += strlen(idp->port_suffix);
 		if (exact && strcmp(rest, "/.b0/callback") == 0)
 			return 1;
-		if (!exact && b0_str_has_prefix(rest, "/.b0/") &&
-		    uri_path_chars(rest))
+		if (!exact && (strcmp(rest, "/.b0/login") == 0 ||
+				  (b0_str_has_prefix(rest, "/.b0/login?") &&
+				      uri_path_chars(rest))))
 			return 1;
 	}
 	return 0;
@@ -805,6 +807,35 @@ who_current(const struct idp *idp, const char *email, const char *src,
 	}
 	b0_err_set(em, "the token names no known sign-in source");
 	return 0;
+}
+
+int
+idp_own_token(struct idp *idp, const char *token, size_t len)
+{
+	const char *dot, *kid, *have;
+	struct b0_json *j = NULL;
+	uint8_t head[512];
+	size_t n, i, nk;
+	int64_t created;
+	int signing, published, own = 0;
+
+	if (idp == NULL || token == NULL ||
+	    (dot = memchr(token, '.', len)) == NULL ||
+	    b0_b64url_decode(
+		token, (size_t)(dot - token), head, sizeof(head), &n) != 0 ||
+	    b0_json_parse((const char *)head, n, NULL, &j, NULL) != 0 ||
+	    b0_json_get_str(j, 0, "kid", &kid) != 0)
+		goto out;
+	nk = keys_count(idp->keys);
+	for (i = 0; i < nk && !own; i++) {
+		keys_get(idp->keys, i, &have, &created, &signing, &published,
+		    now_s(), 0);
+		if (have != NULL && strcmp(have, kid) == 0)
+			own = 1;
+	}
+out:
+	b0_json_free(j);
+	return own;
 }
 
 int
@@ -1471,8 +1502,22 @@ login_post(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 		(void)hresp_header(rs, "Retry-After: %lld", (long long)wait);
 		goto out;
 	}
-	if (pw == NULL || !email_ok(email) ||
-	    users_check(idp->users, email, pw) != 0) {
+	r = B0_ERR_AUTH;
+	if (pw != NULL && email_ok(email) &&
+	    (r = users_check(idp->users, email, pw)) == B0_ERR_AGAIN) {
+		/* The edge's yescrypt budget is spent (no hash ran). */
+		b0_log_rl(idp->log, &idp->rl, now, B0_LOG_NOTICE,
+		    "%s: login: too many password checks on the edge; "
+		    "refused",
+		    rq->peer);
+		login_page(idp, rq, rs, p, email,
+		    "The edge is busy checking passwords; try again in a "
+		    "second.",
+		    429);
+		(void)hresp_header(rs, "Retry-After: 1");
+		goto out;
+	}
+	if (pw == NULL || !email_ok(email) || r != 0) {
 		failed(idp, rq->peer, email_ok(email) ? email : NULL, now);
 		b0_log_rl(idp->log, &idp->rl, now, B0_LOG_NOTICE,
 		    "%s: login: wrong password or unknown user \"%.64s\"",

@@ -106,6 +106,14 @@ int idp_check_access_who(struct idp *idp, const char *token, size_t len,
     struct b0_errmsg *em);
 
 /*
+ * idp_own_token(idp, token, len): 1 if token looks like a JWT whose JOSE
+ * header names (kid) one of the edge's own keys, published or not, valid
+ * or not; else 0.  No signature check: for deciding what the edge keeps
+ * from a target (an open http socket strips such an Authorization).
+ */
+int idp_own_token(struct idp *idp, const char *token, size_t len);
+
+/*
  * idp_sign_ticket(idp, publisher, socket_dns, email, visitor, id,
  *     ticketp, em):
  * A connection ticket for one admitted stream (docs/identity.md).

@@ -316,6 +316,32 @@ users_has(const struct users *u, const char *email)
 	return email != NULL && users_find(u, email) >= 0;
 }
 
+/* The yescrypt budget, in thousandths of a hash (one process, one loop). */
+static int64_t crypt_milli = -1;
+static int64_t crypt_last_ms;
+
+int
+users_crypt_take(void)
+{
+	struct timespec ts;
+	int64_t now;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return B0_ERR_AGAIN; /* fail closed */
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (crypt_milli < 0)
+		crypt_milli = (int64_t)USERS_CRYPT_BURST * 1000;
+	else if (now > crypt_last_ms)
+		crypt_milli += (now - crypt_last_ms) * USERS_CRYPT_RATE;
+	if (crypt_milli > (int64_t)USERS_CRYPT_BURST * 1000)
+		crypt_milli = (int64_t)USERS_CRYPT_BURST * 1000;
+	crypt_last_ms = now;
+	if (crypt_milli < 1000)
+		return B0_ERR_AGAIN;
+	crypt_milli -= 1000;
+	return 0;
+}
+
 int
 users_check(const struct users *u, const char *email, const char *password)
 {
@@ -332,6 +358,8 @@ users_check(const struct users *u, const char *email, const char *password)
 	if (password == NULL || (n = strlen(password)) == 0 ||
 	    n > USERS_PASSWORD_MAX)
 		password = "";
+	if (users_crypt_take() != 0)
+		return B0_ERR_AGAIN;
 	if ((cd = calloc(1, sizeof(*cd))) == NULL)
 		return B0_ERR_ALLOC;
 	/* Unknown emails, and empty passwords, pay the same hash. */

@@ -35,9 +35,21 @@ int users_has(const struct users *u, const char *email);
 /*
  * users_check(u, email, password): 0 if the password is right for email
  * (compared with crypt_r on its yescrypt hash), else B0_ERR_AUTH.  An
- * unknown email costs the same time (a dummy hash is checked).
+ * unknown email costs the same time (a dummy hash is checked).  Takes a
+ * token of users_crypt_take first: B0_ERR_AGAIN (no hash run) when the
+ * edge's budget is spent.
  */
 int users_check(const struct users *u, const char *email, const char *password);
+
+/*
+ * users_crypt_take(): 0 if a yescrypt may run now, else B0_ERR_AGAIN.
+ * One token bucket for the whole process (the edge's loop): at most
+ * USERS_CRYPT_RATE hashes a second, bursts of USERS_CRYPT_BURST, so
+ * password guesses from any number of addresses cannot stall the relay.
+ */
+#define USERS_CRYPT_RATE 10
+#define USERS_CRYPT_BURST 20
+int users_crypt_take(void);
 
 /*
  * For `b0-edge user add/del/ls` (main.c): add or replace email's hash

@@ -2,7 +2,7 @@
 # Who gets into an http socket (docs/http.md "Who gets in", "Hosts"), with
 # curl as the visitor's browser and API client, in the namespaces of the
 # tunnel tests: the login through the edge's own issuer (client b0-http)
-# and back through /.b0/callback, the b0_app cookie, the identity headers
+# and back through /.b0/callback, the __Host-b0_app cookie, the identity headers
 # at the target, the 403 page, Bearer tokens, logout and "Sign in as
 # someone else", basic auth on a protected socket.  The target is a small
 # Python app in the lab that echoes what it received as JSON.
@@ -177,8 +177,8 @@ device_login() {
 	cb=$(python3 -c 'import sys, urllib.parse; q = urllib.parse.parse_qs(urllib.parse.urlsplit(sys.argv[1]).query); print(q["client_id"][0], q["response_type"][0], q["redirect_uri"][0], q["scope"][0], q["code_challenge_method"][0], len(q["code_challenge"][0]), len(q["state"][0]))' "$loc")
 	assert_equal "$cb" "b0-http code https://app-lab1.edge.test/.b0/callback openid email S256 43 43"
 	[[ "$loc" == "$ISS/authorize?"* ]]
-	c=$(set_cookie "$T/h" b0_login)
-	[[ "$c" =~ ^Set-Cookie:\ b0_login=[A-Za-z0-9_-]{43}\;\ Path=/\.b0/\;\ Max-Age=600\;\ HttpOnly\;\ Secure\;\ SameSite=Lax$ ]]
+	c=$(set_cookie "$T/h" __Host-b0_login)
+	[[ "$c" =~ ^Set-Cookie:\ __Host-b0_login=[A-Za-z0-9_-]{43}\;\ Path=/\;\ Max-Age=600\;\ HttpOnly\;\ Secure\;\ SameSite=Lax$ ]]
 	# An API call without a session or token: 401, no redirect.
 	run v "$T/j" -o "$T/b" -D "$T/h" -X POST -d x=1 "$APP/headers"
 	[ "$(code_of "$T/h")" = 401 ]
@@ -187,16 +187,16 @@ device_login() {
 	[ ! -s "$T/target.requests" ]
 }
 
-@test "login through the edge's form and /.b0/callback: the b0_app cookie, X-B0-Email at the target" {
+@test "login through the edge's form and /.b0/callback: the __Host-b0_app cookie, X-B0-Email at the target" {
 	web_login "$T/j" alice@example.com "$APP/headers?x=1"
 	assert_equal "$CB_LOC" "/headers?x=1"
 	# The form names the site the person signs in to, not the edge.
 	grep -q 'to continue to <strong>app-lab1.edge.test</strong>' "$T/login.html"
-	c=$(set_cookie "$T/cb.h" b0_app)
+	c=$(set_cookie "$T/cb.h" __Host-b0_app)
 	# Host-only (no Domain), the whole site, bounded.
-	[[ "$c" =~ ^Set-Cookie:\ b0_app=[A-Za-z0-9_-]{43}\;\ Path=/\;\ Max-Age=43200\;\ HttpOnly\;\ Secure\;\ SameSite=Lax$ ]]
+	[[ "$c" =~ ^Set-Cookie:\ __Host-b0_app=[A-Za-z0-9_-]{43}\;\ Path=/\;\ Max-Age=43200\;\ HttpOnly\;\ Secure\;\ SameSite=Lax$ ]]
 	# The login cookie is spent.
-	set_cookie "$T/cb.h" b0_login | grep -q 'Max-Age=0'
+	set_cookie "$T/cb.h" __Host-b0_login | grep -q 'Max-Age=0'
 	# The app, with a forged identity and another cookie of the app's.
 	run v "$T/j" -o "$T/r.json" -D "$T/h" -H 'X-B0-Email: mallory@example.com' \
 	    -H 'X-B0-Auth: bearer' -b 'theme=dark' "$APP/headers?x=1"
@@ -207,7 +207,7 @@ device_login() {
 	# The edge's cookie stays at the edge; the app's own goes through.
 	run hdr "$T/r.json" cookie
 	assert_output --partial theme=dark
-	refute_output --partial b0_app
+	refute_output --partial __Host-b0_app
 	# The edge session makes the next socket one redirect away.
 	v "$T/j" -o /dev/null -D "$T/h2" "https://app2-lab1.edge.test/"
 	loc=$(location "$T/h2")
@@ -215,7 +215,14 @@ device_login() {
 	[[ "$(location "$T/h3")" == "https://app2-lab1.edge.test/.b0/callback?code="* ]]
 	# No secret in the logs.
 	code=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.parse_qs(urllib.parse.urlsplit(sys.argv[1]).query)["code"][0])' "$CB_URL")
-	app=$(sed -n 's/.*b0_app=\([A-Za-z0-9_-]*\);.*/\1/p' <<<"$c")
+	app=$(sed -n 's/.*__Host-b0_app=\([A-Za-z0-9_-]*\);.*/\1/p' <<<"$c")
+	# Cookie tossing: another socket host (a sibling under the edge's
+	# domain) set cookies of the old names with Domain=edge.test; the
+	# browser sends them beside the edge's __Host- cookie, which still
+	# counts (two of one name would be refused).
+	run v /dev/null -o "$T/t.json" -D "$T/th" -H "Cookie: b0_app=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; __Host-b0_app=$app; b0_app=x; b0_login=y" "$APP/headers"
+	[ "$(code_of "$T/th")" = 200 ]
+	assert_equal "$(hdr "$T/t.json" x-b0-email)" alice@example.com
 	run grep -lF -e "$code" -e "$app" "$T"/edge.log "$T"/pub.log
 	assert_failure
 }
@@ -240,19 +247,21 @@ device_login() {
 	[ "$(code_of "$T/s1")" = 302 ]
 	loc=$(location "$T/s1")
 	assert_equal "$loc" "$ISS/logout?post_logout_redirect_uri=https%3A%2F%2Fapp-lab1.edge.test%2F.b0%2Flogin"
-	set_cookie "$T/s1" b0_app | grep -q 'Max-Age=0'
+	set_cookie "$T/s1" __Host-b0_app | grep -q 'Max-Age=0'
 	v "$T/j" -o /dev/null -D "$T/s2" "$loc"
 	assert_equal "$(location "$T/s2")" "$APP/.b0/login"
-	set_cookie "$T/s2" b0_session | grep -q 'Max-Age=0'
+	set_cookie "$T/s2" __Host-b0_session | grep -q 'Max-Age=0'
 	v "$T/j" -o /dev/null -D "$T/s3" "$APP/.b0/login"
 	loc=$(location "$T/s3")
 	[[ "$loc" == "$ISS/authorize?client_id=b0-http&"* ]]
 	# No edge session any more: the login form, as someone else.
 	v "$T/j" -o /dev/null -D "$T/s4" "$loc"
 	[[ "$(location "$T/s4")" == /login\?req=* ]]
-	# The edge's logout goes back only to a socket host's /.b0/ paths.
+	# The edge's logout goes back only to a socket host's /.b0/login.
 	for bad in https://evil.test/.b0/login "$APP/headers" \
-	    https://app-lab1.edge.test.evil.test/.b0/login; do
+	    https://app-lab1.edge.test.evil.test/.b0/login \
+	    "$APP/.b0/../headers" "$APP/.b0/%2e%2e/headers" \
+	    "$APP/.b0/%2E%2E/headers" "$APP/.b0/logout" "$APP/.b0/login/../../x"; do
 		run v "$T/j" -o /dev/null -w '%{http_code}' \
 		    "$ISS/logout?post_logout_redirect_uri=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$bad")"
 		assert_output 400
@@ -268,7 +277,7 @@ device_login() {
 	v "$T/j" -o /dev/null -D "$T/s1" "$APP/.b0/logout?switch=1"
 	loc=$(location "$T/s1")
 	[[ "$loc" == "$ISS/logout?"* ]]
-	set_cookie "$T/s1" b0_login | grep -q 'Path=/.b0/'
+	set_cookie "$T/s1" __Host-b0_login | grep -q 'Path=/;'
 	v "$T/j" -o /dev/null -D "$T/s2" "$loc"
 	assert_equal "$(location "$T/s2")" "$APP/.b0/login"
 	v "$T/j" -o /dev/null -D "$T/s3" "$APP/.b0/login"
@@ -336,18 +345,35 @@ device_login() {
 	assert_equal "$(hdr "$T/o.json" authorization)" "Bearer app-own-token"
 	assert_equal "$(hdr "$T/o.json" x-b0-email)" ""
 	assert_equal "$(hdr "$T/o.json" x-b0-auth)" none
+	# ... but not the edge's own token (b0-proxy token): it stays at the
+	# edge, and so does one of the edge's keys that does not verify.
+	run v /dev/null -o "$T/o2.json" \
+	    -H "Authorization: Bearer $(cat "$T/alice@example.com.at")" \
+	    "https://open-lab1.edge.test/x"
+	assert_equal "$(jq -r '.method' "$T/o2.json")" GET
+	assert_equal "$(hdr "$T/o2.json" authorization)" ""
+	assert_equal "$(hdr "$T/o2.json" x-b0-auth)" none
+	forged="$(cut -d. -f1,2 "$T/alice@example.com.at").c2ln"
+	run v /dev/null -o "$T/o3.json" -H "Authorization: Bearer $forged" \
+	    "https://open-lab1.edge.test/x"
+	assert_equal "$(hdr "$T/o3.json" authorization)" ""
+	# A JWT of someone else's key (kid) still goes through.
+	run v /dev/null -o "$T/o4.json" \
+	    -H 'Authorization: Bearer eyJhbGciOiJFUzI1NiIsImtpZCI6ImFwcCJ9.eyJzdWIiOiJ4In0.c2ln' \
+	    "https://open-lab1.edge.test/x"
+	assert_equal "$(hdr "$T/o4.json" authorization)" "Bearer eyJhbGciOiJFUzI1NiIsImtpZCI6ImFwcCJ9.eyJzdWIiOiJ4In0.c2ln"
 	run grep -lF "$(cat "$T/alice@example.com.at")" "$T"/edge.log "$T"/pub.log
 	assert_failure
 }
 
 @test "logout ends the app session; the cookie of one socket host is not taken on another" {
 	web_login "$T/j" alice@example.com "$APP/"
-	app=$(set_cookie "$T/cb.h" b0_app | sed 's/^Set-Cookie: b0_app=\([^;]*\);.*/\1/')
-	run v /dev/null -o "$T/r.json" -D "$T/h" -b "b0_app=$app" "$APP/headers"
+	app=$(set_cookie "$T/cb.h" __Host-b0_app | sed 's/^Set-Cookie: __Host-b0_app=\([^;]*\);.*/\1/')
+	run v /dev/null -o "$T/r.json" -D "$T/h" -b "__Host-b0_app=$app" "$APP/headers"
 	[ "$(code_of "$T/h")" = 200 ]
 	# The same value on another identity-aware socket means nothing there
 	# (alice is on app2's list too).
-	run v /dev/null -o /dev/null -D "$T/h" -b "b0_app=$app" \
+	run v /dev/null -o /dev/null -D "$T/h" -b "__Host-b0_app=$app" \
 	    "https://app2-lab1.edge.test/headers"
 	[ "$(code_of "$T/h")" = 302 ]
 	[[ "$(location "$T/h")" == "$ISS/authorize?"* ]]
@@ -356,9 +382,9 @@ device_login() {
 	[ "$(code_of "$T/h")" = 200 ]
 	assert_output --partial '<h1>Signed out</h1>'
 	assert_output --partial 'You are signed out of app-lab1.edge.test.'
-	set_cookie "$T/h" b0_app | grep -q 'Max-Age=0'
+	set_cookie "$T/h" __Host-b0_app | grep -q 'Max-Age=0'
 	# The old value no longer works.
-	run v /dev/null -o /dev/null -D "$T/h" -b "b0_app=$app" "$APP/headers"
+	run v /dev/null -o /dev/null -D "$T/h" -b "__Host-b0_app=$app" "$APP/headers"
 	[ "$(code_of "$T/h")" = 302 ]
 }
 
@@ -368,11 +394,11 @@ device_login() {
 	run v "$T/j" -D "$T/h" "$bad"
 	[ "$(code_of "$T/h")" = 400 ]
 	assert_output --partial 'Sign-in failed'
-	run ! grep -qi '^set-cookie: b0_app=[A-Za-z0-9]' "$T/h"
+	run ! grep -qi '^set-cookie: __Host-b0_app=[A-Za-z0-9]' "$T/h"
 	# The login was spent: the right state does not help now.
 	run v "$T/j" -D "$T/h" "$CB_URL"
 	[ "$(code_of "$T/h")" = 400 ]
-	# Another browser (no b0_login cookie) with a fresh code and state.
+	# Another browser (no __Host-b0_login cookie) with a fresh code and state.
 	WEB_LOGIN_NO_CALLBACK=1 web_login "$T/j" alice@example.com "$APP/"
 	run v /dev/null -D "$T/h" "$CB_URL"
 	[ "$(code_of "$T/h")" = 400 ]
@@ -429,6 +455,76 @@ device_login() {
 	# The password never reaches a log.
 	run grep -l 'open sesame' "$T"/edge.log "$T"/pub.log
 	assert_failure
+}
+
+@test "wrong passwords from many addresses: the edge's yescrypt budget answers 429, other sockets stay prompt" {
+	# 60 visitor addresses, so the per-address limit (10) never bites.
+	local i
+	for i in $(seq 100 159); do
+		ip -n "$NS_VIS" addr add "10.77.2.$i/24" dev pub1
+	done
+	cat >"$T/burst.py" <<-'EOF'
+		import socket, ssl, sys, threading, time
+		ip, ca = sys.argv[1], sys.argv[2]
+		ctx = ssl.create_default_context(cafile=ca)
+		out = {}
+		go = threading.Barrier(61)
+		def get(host, src, auth, key):
+		    t0 = time.monotonic()
+		    s = socket.create_connection((ip, 443), timeout=30,
+		        source_address=(src, 0))
+		    s = ctx.wrap_socket(s, server_hostname=host)
+		    if auth:
+		        go.wait()  # all 60 guesses at once, over ready TLS
+		        t0 = time.monotonic()
+		    h = "GET /x HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n" % host
+		    if auth:
+		        h += "Authorization: Basic YWRtaW46d3Jvbmc=\r\n"
+		    s.sendall((h + "\r\n").encode())
+		    b = b""
+		    while True:
+		        d = s.recv(65536)
+		        if not d:
+		            break
+		        b += d
+		    head = b.split(b"\r\n\r\n")[0].decode().lower()
+		    out[key] = (head.split()[1], "retry-after: 1" in head,
+		        time.monotonic() - t0)
+		ts = [threading.Thread(target=get, args=("wiki-lab1.edge.test",
+		    "10.77.2.%d" % (100 + i), True, i)) for i in range(60)]
+		for t in ts:
+		    t.start()
+		go.wait()
+		time.sleep(0.05)
+		get("open-lab1.edge.test", "10.77.2.2", False, "open")
+		for t in ts:
+		    t.join()
+		codes = [out[i][0] for i in range(60)]
+		print("401", codes.count("401"))
+		print("429", codes.count("429"))
+		print("retry", sum(1 for i in range(60) if out[i][0] == "429" and out[i][1]))
+		print("open", out["open"][0], "%.3f" % out["open"][2])
+		print("slowest", "%.3f" % max(out[i][2] for i in range(60)))
+	EOF
+	run in_vis timeout 60 python3 "$T/burst.py" "$EDGE_VIS_IP" "$T/ca.crt"
+	assert_success
+	echo "$output" >&3
+	n401=$(sed -n 's/^401 //p' <<<"$output")
+	n429=$(sed -n 's/^429 //p' <<<"$output")
+	# Every answer is one of the two; at most the burst and its refill ran
+	# a hash; the rest were turned away before any, with Retry-After.
+	[ $((n401 + n429)) = 60 ]
+	[ "$n401" -le 50 ]
+	[ "$n429" -ge 10 ]
+	[ "$(sed -n 's/^retry //p' <<<"$output")" = "$n429" ]
+	read -r _ code secs < <(grep '^open ' <<<"$output")
+	[ "$code" = 200 ]
+	python3 -c 'import sys; sys.exit(float(sys.argv[1]) >= 2.5)' "$secs"
+	# A person with the password is back in a second or two.
+	sleep 2
+	run v /dev/null -o /dev/null -w '%{http_code}' -u 'admin:open sesame' \
+	    "https://wiki-lab1.edge.test/x"
+	assert_output 200
 }
 
 @test "Bearer tokens: verified once, then from the cache; a bad one never cached; user del ends it within a minute" {

@@ -148,11 +148,11 @@ access_log() {
 	[ "$(header X-Forwarded-Proto)" = https ]
 	[ "$(header X-Forwarded-Host)" = app-lab1.edge.test ]
 	[ "$(header X-Real-IP)" = 127.0.0.1 ]
-	[[ "$(header Cookie)" != *b0_app* ]]
+	[[ "$(header Cookie)" != *__Host-b0_app* ]]
 	# The session cookie: this host only, HttpOnly, Secure, Lax, 12 h.
-	has '^cookie b0_app domain=app-lab1\.edge\.test path=/ httponly=1 secure=1 samesite=Lax '
+	has '^cookie __Host-b0_app domain=app-lab1\.edge\.test path=/ httponly=1 secure=1 samesite=Lax '
 	local exp now
-	exp=$(sed -n 's/^cookie b0_app .* expires=\([0-9]*\)$/\1/p' <<<"$output")
+	exp=$(sed -n 's/^cookie __Host-b0_app .* expires=\([0-9]*\)$/\1/p' <<<"$output")
 	now=$(date +%s)
 	[ "$exp" -gt $((now + 43200 - 120)) ] && [ "$exp" -le $((now + 43200 + 5)) ]
 	# The app saw one request, the one after the login.
@@ -209,15 +209,15 @@ GET /headers" ]
 
 @test "after /.b0/logout the app sends the browser to the login again, and the old cookie is dead" {
 	run hb goto "$APP/headers" signin alice@example.com "$T/alice@example.com.pw" \
-	    keep-cookie b0_app mark logout goto "$APP/.b0/logout" cookies \
+	    keep-cookie __Host-b0_app mark logout goto "$APP/.b0/logout" cookies \
 	    mark again goto "$APP/headers" \
-	    mark old put-cookie b0_app goto "$APP/headers" mark end
+	    mark old put-cookie __Host-b0_app goto "$APP/headers" mark end
 	assert_success
 	local all=$output
 	# Logging out says so and takes the cookie away.
 	run between logout again
 	has "^page 200 $APP/\.b0/logout h1=Signed out\$"
-	hasnt '^cookie b0_app '
+	hasnt '^cookie __Host-b0_app '
 	# The next visit goes through the edge's login again (the edge's own
 	# session brings alice back in, with one redirect and a new cookie).
 	output=$all

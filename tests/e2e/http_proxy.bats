@@ -113,7 +113,7 @@ reached() {
 	    -H 'X-Forwarded-For: 192.0.2.1' -H 'Forwarded: for=192.0.2.1' \
 	    -H 'X-Real-IP: 192.0.2.2' -H 'X-Forwarded-Proto: http' \
 	    -H 'X-Forwarded-Host: evil.example' \
-	    -H 'Cookie: a=1; b0_app=stolen; c=2' \
+	    -H 'Cookie: a=1; __Host-b0_app=stolen; c=2' \
 	    -H 'Connection: X-Drop-Me' -H 'X-Drop-Me: 1' -H 'Keep-Alive: 5' \
 	    -H 'TE: trailers' -H 'Proxy-Connection: keep-alive' \
 	    -H 'Upgrade: h2c' -H 'X-Kept: yes'
@@ -143,7 +143,7 @@ reached() {
 }
 
 @test "only the edge's cookie is taken out of Cookie" {
-	run hc "https://$DNS/headers" -H 'Cookie: b0_app=x'
+	run hc "https://$DNS/headers" -H 'Cookie: __Host-b0_app=x'
 	assert_success
 	[ -z "$(hdr "$output" Cookie)" ]
 	run hc "https://$DNS/headers" -H 'Cookie: b0_apple=1; xb0_app=2'

@@ -240,8 +240,8 @@ oauth_error() {
 	    --data-urlencode "csrf=$(csrf "$T/dev.html")" "$ISS/device"
 	login_as alice@example.com 'correct horse battery'
 	[ "$(status)" = 200 ]
-	grep -q 'b0_session=' "$T/h2"
-	tr -d '\r' <"$T/h2" | grep -i '^set-cookie: b0_session=' |
+	grep -q '__Host-b0_session=' "$T/h2"
+	tr -d '\r' <"$T/h2" | grep -i '^set-cookie: __Host-b0_session=' |
 	    grep HttpOnly | grep Secure | grep 'SameSite=Lax' | grep -q 'Path=/'
 	grep -q "$UC" "$T/body2"
 	grep -q 'value="approve"' "$T/body2"
@@ -490,7 +490,7 @@ oauth_error() {
 	login_as alice@example.com 'wrong'
 	[ "$(status)" = 401 ]
 	grep -q 'class="error"' "$T/body2"
-	! grep -q b0_session "$T/h2"
+	! grep -q __Host-b0_session "$T/h2"
 	login_as nobody@example.com 'wrong'
 	[ "$(status)" = 401 ]
 	# A form without the right CSRF token is refused before any check.
@@ -503,7 +503,7 @@ oauth_error() {
 	done
 	login_as alice@example.com 'correct horse battery'
 	[ "$(status)" = 429 ]
-	! grep -q b0_session "$T/h2"
+	! grep -q __Host-b0_session "$T/h2"
 	! grep -qF 'wrong 3' "$T/edge.log"
 }
 
@@ -563,7 +563,7 @@ oauth_error() {
 	code_flow
 	c -o "$T/out.html" -D "$T/h" "$ISS/logout"
 	grep -q '<h1>' "$T/out.html"
-	tr -d '\r' <"$T/h" | grep -qi '^set-cookie: b0_session=;.*max-age=0'
+	tr -d '\r' <"$T/h" | grep -qi '^set-cookie: __Host-b0_session=;.*max-age=0'
 	pkce
 	authorize
 	[[ "$(location "$T/h")" == /login\?req=* ]]
