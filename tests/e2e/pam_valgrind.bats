@@ -18,9 +18,16 @@ is_asan() {
 	nm "$(driver)" 2>/dev/null | grep -q __asan_init
 }
 
+# Debian 12's valgrind (3.19) cannot read the DWARF 5 debug information
+# clang 14 writes ("Possibly corrupted debuginfo file ... Giving up").
+is_clang() {
+	readelf -p .comment "$(driver)" 2>/dev/null | grep -q 'clang version'
+}
+
 @test "the pam_b0 driver is clean under valgrind (memcheck, leaks)" {
 	need_driver
 	is_asan && skip "ASan build: the driver ran under ASan already"
+	is_clang && skip "clang build: valgrind 3.19 cannot read clang's DWARF 5 (the gcc pass runs this)"
 	command -v valgrind >/dev/null || skip "no valgrind"
 	run -0 timeout -k 5 600 valgrind -q --error-exitcode=99 \
 	    --leak-check=full --errors-for-leak-kinds=definite,indirect \
