@@ -35,6 +35,7 @@
 #include "b0_spec.h"
 #include "b0_str.h"
 #include "edge.h"
+#include "grants.h"
 #include "hauth.h"
 #include "idp.h"
 #include "pages.h"
@@ -139,19 +140,6 @@ sha256(const char *s, size_t n, uint8_t out[32])
 
 	if (EVP_Digest(s, n, out, &len, EVP_sha256(), NULL) != 1)
 		memset(out, 0, 32); /* matches nothing: no cookie hashes so */
-}
-
-static int
-random_b64(char *out, size_t outsz)
-{
-	uint8_t b[32];
-	int r;
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return B0_ERR_CRYPTO;
-	r = b0_b64url_encode(b, sizeof(b), out, outsz);
-	OPENSSL_cleanse(b, sizeof(b));
-	return r;
 }
 
 /* The visitor behind peer for limits: its IPv4 address or IPv6 /64. */
@@ -316,7 +304,7 @@ sess_new(struct hauth *h, const struct esock *k, const char *email,
 		sess_evict(h);
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return B0_ERR_ALLOC;
-	if ((r = random_b64(cv, cvsz)) != 0) {
+	if ((r = grants_random_b64(cv, cvsz)) != 0) {
 		free(s);
 		return r;
 	}
@@ -457,9 +445,9 @@ login_start(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	login_make_room(h, rq);
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto out;
-	if ((r = random_b64(cv, sizeof(cv))) != 0 ||
-	    (r = random_b64(l->state, sizeof(l->state))) != 0 ||
-	    (r = random_b64(l->verifier, sizeof(l->verifier))) != 0)
+	if ((r = grants_random_b64(cv, sizeof(cv))) != 0 ||
+	    (r = grants_random_b64(l->state, sizeof(l->state))) != 0 ||
+	    (r = grants_random_b64(l->verifier, sizeof(l->verifier))) != 0)
 		goto out;
 	sha256(l->verifier, strlen(l->verifier), dg);
 	if ((r = b0_b64url_encode(dg, 32, challenge, sizeof(challenge))) != 0)
@@ -518,9 +506,9 @@ login_keep(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	login_make_room(h, rq);
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return B0_ERR_ALLOC;
-	if ((r = random_b64(cv, sizeof(cv))) != 0 ||
-	    (r = random_b64(l->state, sizeof(l->state))) != 0 ||
-	    (r = random_b64(l->verifier, sizeof(l->verifier))) != 0) {
+	if ((r = grants_random_b64(cv, sizeof(cv))) != 0 ||
+	    (r = grants_random_b64(l->state, sizeof(l->state))) != 0 ||
+	    (r = grants_random_b64(l->verifier, sizeof(l->verifier))) != 0) {
 		OPENSSL_cleanse(l, sizeof(*l));
 		free(l);
 		OPENSSL_cleanse(cv, sizeof(cv));
