@@ -312,7 +312,12 @@ state_dir_setup(struct edge *e, struct b0_errmsg *em)
 		}
 		for (i = 0; i < 2; i++) {
 			snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-			(void)lchown(p, uid, gid);
+			if (lchown(p, uid, gid) == -1 && errno != ENOENT) {
+				r = b0_err_from_errno();
+				b0_err_set(
+				    em, "%s: chown: %s", p, b0_strerror(r));
+				return r;
+			}
 		}
 	}
 	return 0;
@@ -333,8 +338,9 @@ ctl_dir_setup(struct edge *e)
 	if (mkdir(dir, 0755) == -1)
 		return; /* exists: leave it as the admin made it */
 	if (geteuid() == 0 && e->conf->user != NULL &&
-	    b0_daemon_lookup(e->conf->user, &uid, &gid, NULL) == 0)
-		(void)chown(dir, uid, gid);
+	    b0_daemon_lookup(e->conf->user, &uid, &gid, NULL) == 0 &&
+	    chown(dir, uid, gid) == -1)
+		b0_warn(&e->log, "%s: chown: %s", dir, strerror(errno));
 }
 
 static int
@@ -439,8 +445,10 @@ edge_run(struct edge_conf *conf, int ready_fd)
 		uid_t uid;
 		gid_t gid;
 
-		if (b0_daemon_lookup(conf->user, &uid, &gid, &em) == 0)
-			(void)chown(conf->control_socket, uid, gid);
+		if (b0_daemon_lookup(conf->user, &uid, &gid, &em) == 0 &&
+		    chown(conf->control_socket, uid, gid) == -1)
+			b0_warn(&e.log, "%s: chown: %s", conf->control_socket,
+			    strerror(errno));
 	}
 	if ((r = b0_daemon_drop(conf->user, &em)) != 0)
 		goto fail;

@@ -2602,25 +2602,42 @@ state_user_enter(
 		return r;
 	if (uid == 0)
 		return 0;
-	if (setegid(gid) == -1 || seteuid(uid) == -1) {
+	if (setegid(gid) == -1) {
 		r = b0_err_from_errno();
-		(void)seteuid(0);
-		(void)setegid(0);
+		b0_err_set(em, "cannot act as group of %s: %s", c->user,
+		    b0_strerror(r));
+		return r;
+	}
+	if (seteuid(uid) == -1) {
+		r = b0_err_from_errno();
 		b0_err_set(
 		    em, "cannot act as user %s: %s", c->user, b0_strerror(r));
+		/* Still root, so taking the group back cannot fail. */
+		if (setegid(0) == -1)
+			abort();
 		return r;
 	}
 	*switchedp = 1;
 	return 0;
 }
 
-static void
-state_user_leave(int switched)
+/*
+ * Back to root after state_user_enter().  A daemon that could not become
+ * root again must not go on as if it had: the caller fails.
+ */
+static int
+state_user_leave(int switched, struct b0_errmsg *em)
 {
-	if (switched) {
-		(void)seteuid(0);
-		(void)setegid(0);
+	int r;
+
+	if (!switched)
+		return 0;
+	if (seteuid(0) == -1 || setegid(0) == -1) {
+		r = b0_err_from_errno();
+		b0_err_set(em, "cannot act as root again: %s", b0_strerror(r));
+		return r;
 	}
+	return 0;
 }
 
 /*
@@ -2687,10 +2704,11 @@ idp_new(struct edge *e, struct idp **ip, struct b0_errmsg *em)
 	if ((r = keys_load(c->state_dir, 1, &idp->keys, em)) != 0 ||
 	    (r = users_load(c->state_dir, &idp->users, em)) != 0 ||
 	    (r = grants_load(c->state_dir, &idp->g, em)) != 0) {
-		state_user_leave(switched);
+		(void)state_user_leave(switched, NULL);
 		goto out;
 	}
-	state_user_leave(switched);
+	if ((r = state_user_leave(switched, em)) != 0)
+		goto out;
 	(void)jwks_update(idp);
 	if ((r = upstreams_new(e->loop, c, idp->issuer, &idp->up, em)) != 0)
 		goto out;

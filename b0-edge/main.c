@@ -120,8 +120,12 @@ become_daemon_user(const struct edge_conf *c)
 		fprintf(stderr, "b0-edge: %s\n", b0_err_text(&em, r));
 		return 1;
 	}
-	if (mkdir(c->state_dir, 0700) == 0 || errno == EEXIST)
-		(void)chown(c->state_dir, uid, gid);
+	if ((mkdir(c->state_dir, 0700) == 0 || errno == EEXIST) &&
+	    chown(c->state_dir, uid, gid) == -1) {
+		fprintf(stderr, "b0-edge: %s: chown: %s\n", c->state_dir,
+		    strerror(errno));
+		return 1;
+	}
 	if ((r = b0_daemon_drop(c->user, &em)) != 0) {
 		fprintf(stderr, "b0-edge: %s\n", b0_err_text(&em, r));
 		return 1;

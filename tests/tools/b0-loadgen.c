@@ -423,7 +423,8 @@ sconn_read(struct server *sv, struct sconn *c)
 			if (n == 0 && c->mode == M_UP) {
 				len = snprintf(reply, sizeof(reply), "%llu\n",
 				    (unsigned long long)c->count);
-				(void)write(c->fd, reply, (size_t)len);
+				if (write(c->fd, reply, (size_t)len) != len)
+					return -1;
 			}
 			return -1;
 		}

@@ -69,6 +69,19 @@ ok(int cond, const char *fmt, ...)
 			    __LINE__);                                         \
 	} while (0)
 
+/*
+ * tap_need(cond): a step the rest of the test builds on (a write to a
+ * pipe, a symlink); if it fails, nothing after it means anything.
+ */
+#define tap_need(cond)                                                         \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			printf("Bail out! %s:%d: %s\n", __FILE__, __LINE__,    \
+			    #cond);                                            \
+			exit(1);                                               \
+		}                                                              \
+	} while (0)
+
 static inline void __attribute__((format(printf, 1, 2)))
 tap_diag(const char *fmt, ...)
 {

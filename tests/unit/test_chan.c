@@ -275,7 +275,7 @@ test_half_close_and_reuse(void)
 	for (round = 1; round <= 2; round++) {
 		open_stream(&a, &b);
 		is_int(b.opens, round, "round %d: publisher got OPEN", round);
-		write(a.plain_test, "hello", 5);
+		tap_need(write(a.plain_test, "hello", 5) == 5);
 		n = read_some(b.plain_test, buf, sizeof(buf));
 		ok(n == 5 && memcmp(buf, "hello", 5) == 0,
 		    "round %d: bytes reach the other side", round);
@@ -286,7 +286,7 @@ test_half_close_and_reuse(void)
 		is_int(a.ended + b.ended, 2 * (round - 1),
 		    "round %d: stream still open one way", round);
 		/* ...and still gets the answer. */
-		write(b.plain_test, "answer", 6);
+		tap_need(write(b.plain_test, "answer", 6) == 6);
 		n = read_some(a.plain_test, buf, sizeof(buf));
 		ok(n == 6 && memcmp(buf, "answer", 6) == 0,
 		    "round %d: half-closed visitor still receives", round);
@@ -320,10 +320,10 @@ test_reset_and_refuse(void)
 	pair(&a, &b);
 	/* The target resets: the visitor sees a reset, not a clean end. */
 	open_stream(&a, &b);
-	write(a.plain_test, "x", 1);
+	tap_need(write(a.plain_test, "x", 1) == 1);
 	read_some(b.plain_test, buf, sizeof(buf));
 	setsockopt(b.plain_test, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	write(b.plain_test, "partial", 7);
+	tap_need(write(b.plain_test, "partial", 7) == 7);
 	close(b.plain_test);
 	RUN_UNTIL(a.ended == 1 && b.ended == 1);
 	ok(a.ended == 1 && b.ended == 1, "reset ends the stream both sides");
@@ -350,7 +350,7 @@ test_reset_and_refuse(void)
 	b.refuse = 0;
 	/* And the channel still carries the next stream. */
 	open_stream(&a, &b);
-	write(a.plain_test, "again", 5);
+	tap_need(write(a.plain_test, "again", 5) == 5);
 	n = read_some(b.plain_test, buf, sizeof(buf));
 	ok(n == 5, "a stream after a refusal works");
 	close(a.plain_test);
@@ -616,7 +616,7 @@ test_tls_data_and_half_close(void)
 	}
 	ok(n == 11 && memcmp(buf, "early;hello", 11) == 0,
 	    "tls: early bytes, then the visitor's, reach the target");
-	write(b.plain_test, "answer", 6);
+	tap_need(write(b.plain_test, "answer", 6) == 6);
 	n = vis_read_all(&v, buf, 6);
 	ok(n == 6 && memcmp(buf, "answer", 6) == 0,
 	    "tls: the target's bytes reach the visitor");
@@ -627,7 +627,7 @@ test_tls_data_and_half_close(void)
 	is_int(n, 0, "tls: visitor's close_notify arrives as EOF");
 	is_int(a.ended + b.ended, 0, "tls: stream still open one way");
 	/* ...and it still gets the answer. */
-	write(b.plain_test, "after", 5);
+	tap_need(write(b.plain_test, "after", 5) == 5);
 	n = vis_read_all(&v, buf, 5);
 	ok(n == 5 && memcmp(buf, "after", 5) == 0,
 	    "tls: half-closed visitor still receives");
@@ -644,7 +644,7 @@ test_tls_data_and_half_close(void)
 	/* The other way round: the target half-closes first. */
 	ok(open_tls_stream(&a, &b, &v, NULL) == 0, "tls: second stream");
 	n = vis_read_all(&v, buf, (int)strlen(HEAD));
-	write(b.plain_test, "bye", 3);
+	tap_need(write(b.plain_test, "bye", 3) == 3);
 	shutdown(b.plain_test, SHUT_WR);
 	n = vis_read_all(&v, buf, 3);
 	ok(n == 3 && memcmp(buf, "bye", 3) == 0, "tls: data before the FIN");

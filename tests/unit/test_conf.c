@@ -178,7 +178,7 @@ test_conf_file(void)
 	has_str(em.text, "edge.conf: No such file or directory",
 	    "missing file message names it");
 	fd = open(path, O_WRONLY | O_CREAT, 0644);
-	write(fd, "edge x:1\n", 9);
+	tap_need(write(fd, "edge x:1\n", 9) == 9);
 	close(fd);
 	is_int(b0_conf_open(path, 0, &c, &em), 0, "open file");
 	is_int(b0_conf_next(c, &l, &em), 1, "a line");
@@ -232,7 +232,7 @@ test_file(void)
 	is_int(b0_file_open(path, B0_FILE_NO_WRITE_OTHERS, &fd, &em),
 	    B0_ERR_PERM, "group-writable refused");
 	has_str(em.text, "chmod go-w", "how to mend");
-	symlink(path, link);
+	tap_need(symlink(path, link) == 0);
 	is_int(b0_file_open(link, 0, &fd, &em), B0_ERR_SYS(ELOOP),
 	    "symlink not followed");
 	has_str(em.text, "symbolic link", "symlink message");

@@ -106,13 +106,13 @@ test_fds(void)
 	int p[2], i;
 
 	b0_loop_new(&loop);
-	pipe2(p, O_NONBLOCK | O_CLOEXEC);
+	tap_need(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
 	is_int(b0_loop_add(loop, p[0], B0_LOOP_READ, on_read, &pc), 0, "add");
 	is_int(b0_loop_add(loop, p[0], B0_LOOP_READ, on_read, &pc),
 	    B0_ERR_EXISTS, "add twice refused");
 	b0_loop_once(loop, 0);
 	is_int(pc.reads, 0, "nothing to read yet");
-	write(p[1], "abc", 3);
+	tap_need(write(p[1], "abc", 3) == 3);
 	b0_loop_once(loop, 100);
 	is_int(pc.reads, 1, "one read per turn (level-triggered)");
 	b0_loop_mod(loop, p[0], 0);
@@ -164,9 +164,9 @@ test_defer_yields(void)
 	int p[2], reads = 0, i;
 
 	b0_loop_new(&loop);
-	pipe2(p, O_NONBLOCK | O_CLOEXEC);
+	tap_need(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
 	b0_loop_add(loop, p[0], B0_LOOP_READ, on_count, &reads);
-	write(p[1], "xyz", 3);
+	tap_need(write(p[1], "xyz", 3) == 3);
 	b0_loop_defer(loop, &b.t, on_busy, &b);
 	for (i = 0; i < 3; i++)
 		is_int(b0_loop_once(loop, 1000), 0, "turn %d returns", i);
