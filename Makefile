@@ -191,7 +191,8 @@ fuzz-smoke: fuzz
 	@tests/fuzz/run-smoke $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # Everything CI runs, in order (scripts/test-all): deps, format-check,
-# lint, gcc, clang, sanitize, fuzz-smoke; the last line sums them all.
+# lint, unit tests with Debian's build flags, gcc, clang (unit tests),
+# sanitize, fuzz-smoke; the last line sums them all.
 test-all:
 	@scripts/test-all
 
