@@ -192,7 +192,7 @@ fuzz-smoke: fuzz
 
 # Everything CI runs, in order (scripts/test-all): deps, format-check,
 # lint, unit tests with Debian's build flags, gcc, clang (unit tests),
-# sanitize, fuzz-smoke; the last line sums them all.
+# sanitize, fuzz-smoke, deb (scripts/check-deb); the last line sums them.
 test-all:
 	@scripts/test-all
 
