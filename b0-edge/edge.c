@@ -434,7 +434,7 @@ edge_run(struct edge_conf *conf, int ready_fd)
 		goto fail;
 	ctl_dir_setup(&e);
 	b0_ctl_opts_init(&co);
-	if (geteuid() == 0 && conf->user != NULL) /* the socket is its */
+	if (geteuid() == 0 && conf->user != NULL) /* the socket is the user's */
 		(void)b0_daemon_lookup(conf->user, &co.uid, &co.gid, NULL);
 	if ((r = b0_ctl_listen(e.loop, conf->control_socket, &co,
 		 edge_ctl_handler, &e, &e.ctl, &em)) != 0)

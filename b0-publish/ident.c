@@ -73,7 +73,7 @@ jwks_open(struct ident *id, const char *path, struct b0_errmsg *em)
 	struct stat st;
 	int r;
 
-	if ((r = b0_check_parent("jwks-file", path, (uid_t)-1, em)) != 0)
+	if ((r = b0_ctl_check_parent("jwks-file", path, (uid_t)-1, em)) != 0)
 		return r;
 	if ((id->jfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 		 0600)) == -1) {

@@ -230,7 +230,7 @@ b0_ctl_opts_init(struct b0_ctl_opts *o)
 }
 
 int
-b0_check_parent(
+b0_ctl_check_parent(
     const char *what, const char *path, uid_t uid, struct b0_errmsg *em)
 {
 	char dir[PATH_MAX];
@@ -318,7 +318,7 @@ b0_ctl_listen(struct b0_loop *loop, const char *path,
 
 	*ctlp = NULL;
 	if ((r = fill_addr(path, &sun, em)) != 0 ||
-	    (r = b0_check_parent(o->what, path, o->uid, em)) != 0 ||
+	    (r = b0_ctl_check_parent(o->what, path, o->uid, em)) != 0 ||
 	    (r = replace_stale(o->what, &sun, em)) != 0)
 		return r;
 	if ((fd = socket(

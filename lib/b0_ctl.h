@@ -77,20 +77,21 @@ struct b0_ctl_opts {
 void b0_ctl_opts_init(struct b0_ctl_opts *o);
 
 /*
- * b0_check_parent(what, path, em):
+ * b0_ctl_check_parent(what, path, uid, em):
  * path's directory must be a directory that group and others cannot
  * write, owned by us or by uid (pass (uid_t)-1 for none); it is created
- * (0755) when missing.  em names what and the directory.
+ * (0755) when missing.  em names what and the directory.  For any file
+ * that must not be swapped under us (b0-publish's JWKS file too).
  */
-int b0_check_parent(
+int b0_ctl_check_parent(
     const char *what, const char *path, uid_t uid, struct b0_errmsg *em);
 
 /*
  * b0_ctl_listen(loop, path, o, handler, cookie, ctlp, em):
- * Listen on path as o says.  path's directory must pass b0_check_parent()
- * (o->uid may own it); a stale socket there is replaced; a live one (a
- * daemon answers connect()) or anything else there is an error.  allow,
- * handler get cookie.  Free with b0_ctl_free().
+ * Listen on path as o says.  path's directory must pass
+ * b0_ctl_check_parent() (o->uid may own it); a stale socket there is
+ * replaced; a live one (a daemon answers connect()) or anything else there
+ * is an error.  allow and handler get cookie.  Free with b0_ctl_free().
  */
 int b0_ctl_listen(struct b0_loop *loop, const char *path,
     const struct b0_ctl_opts *o, b0_ctl_handler_fn *handler, void *cookie,
