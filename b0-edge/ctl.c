@@ -67,12 +67,13 @@ write_publishers(struct edge *e, struct b0_jsonw *w)
 }
 
 int
-edge_ctl_handler(const char *req, uid_t uid, struct b0_buf *reply, void *cookie)
+edge_ctl_handler(const char *req, const struct b0_ctl_peer *peer,
+    struct b0_buf *reply, void *cookie)
 {
 	struct edge *e = cookie;
 	struct b0_jsonw w;
 
-	(void)uid;
+	(void)peer;
 	b0_jsonw_init(&w, reply);
 	b0_jsonw_obj_begin(&w);
 	if (strcmp(req, "ls") != 0) {

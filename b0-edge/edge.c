@@ -403,6 +403,7 @@ int
 edge_run(struct edge_conf *conf, int ready_fd)
 {
 	static const int sigs[] = {SIGHUP, SIGTERM, SIGINT};
+	struct b0_ctl_opts co;
 	struct edge e;
 	struct b0_errmsg em;
 	char ready[64];
@@ -438,18 +439,12 @@ edge_run(struct edge_conf *conf, int ready_fd)
 	    (r = hauth_new(&e, &e.hauth, &em)) != 0)
 		goto fail;
 	ctl_dir_setup(&e);
-	if ((r = b0_ctl_listen(e.loop, conf->control_socket, 0660,
+	b0_ctl_opts_init(&co);
+	if (geteuid() == 0 && conf->user != NULL) /* the socket is the user's */
+		(void)b0_daemon_lookup(conf->user, &co.uid, &co.gid, NULL);
+	if ((r = b0_ctl_listen(e.loop, conf->control_socket, &co,
 		 edge_ctl_handler, &e, &e.ctl, &em)) != 0)
 		goto fail;
-	if (geteuid() == 0 && conf->user != NULL) {
-		uid_t uid;
-		gid_t gid;
-
-		if (b0_daemon_lookup(conf->user, &uid, &gid, &em) == 0 &&
-		    chown(conf->control_socket, uid, gid) == -1)
-			b0_warn(&e.log, "%s: chown: %s", conf->control_socket,
-			    strerror(errno));
-	}
 	if ((r = b0_daemon_drop(conf->user, &em)) != 0)
 		goto fail;
 	if (geteuid() == 0)

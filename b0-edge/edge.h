@@ -197,7 +197,7 @@ void stream_start(struct pconn *pc, struct esock *k, int fd, const char *addr);
 int visitor_add(struct esock *k, int fd, const char *addr);
 
 /* ctl.c: the control socket (b0-edge ls). */
-int edge_ctl_handler(
-    const char *req, uid_t uid, struct b0_buf *reply, void *cookie);
+int edge_ctl_handler(const char *req, const struct b0_ctl_peer *peer,
+    struct b0_buf *reply, void *cookie);
 
 #endif /* EDGE_H */

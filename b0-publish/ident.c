@@ -5,13 +5,12 @@
  *
  * Both are made before privileges are dropped: the file is opened once
  * and its descriptor kept, so it stays root's; the socket is bound with
- * root as owner and the ticket group as group.  Clients are checked with
- * SO_PEERCRED.  One request per connection, served on the event loop.
+ * root as owner and the ticket group as group.  b0_ctl serves it on the
+ * event loop, one request per connection; allowed() checks the client's
+ * credentials.
  */
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -39,15 +38,6 @@
 #define KEYS_ASK_MS 10000
 #define LOCK_RETRY_MS 100
 
-struct iclient {
-	struct ident *id;
-	int fd;
-	struct b0_buf in;
-	struct b0_buf out; /* secret: it may hold a ticket */
-	struct b0_timer timer;
-	TAILQ_ENTRY(iclient) entry;
-};
-
 struct ident {
 	struct pub *p;
 	/* The JWKS file. */
@@ -63,64 +53,12 @@ struct ident {
 	uint64_t asked_ms;
 	int asked;
 	/* The socket. */
-	int lfd;
-	char *spath;
+	struct b0_ctl *sock;
 	int has_group;
 	gid_t gid;
 	int self_ok; /* not root: our own uid may ask too */
-	TAILQ_HEAD(, iclient) clients;
-	unsigned nclients;
 	struct b0_log_ratelimit rl;
 };
-
-/*
- * The directory of path must be a directory owned by us (root) that group
- * and others cannot write; create it (0755) if it is missing.
- */
-static int
-check_parent(const char *what, const char *path, struct b0_errmsg *em)
-{
-	char dir[PATH_MAX];
-	char *slash;
-	struct stat st;
-
-	if (b0_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir) ||
-	    (slash = strrchr(dir, '/')) == NULL) {
-		b0_err_set(em, "%s %s: not an absolute path", what, path);
-		return B0_ERR_CONFIG;
-	}
-	if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	if (lstat(dir, &st) == -1 && errno == ENOENT) {
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-			int r = b0_err_from_errno();
-
-			b0_err_set(em, "%s: cannot create %s: %s", what, dir,
-			    b0_strerror(r));
-			return r;
-		}
-		(void)chmod(dir, 0755); /* whatever the umask */
-	}
-	if (lstat(dir, &st) == -1) {
-		int r = b0_err_from_errno();
-
-		b0_err_set(em, "%s: %s: %s", what, dir, b0_strerror(r));
-		return r;
-	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022) != 0) {
-		b0_err_set(em,
-		    "%s: %s must be a directory owned by %s that group and "
-		    "others cannot write (it is %s, uid %u, mode %04o)",
-		    what, dir, geteuid() == 0 ? "root" : "us",
-		    S_ISDIR(st.st_mode) ? "a directory" : "not a directory",
-		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-		return B0_ERR_PERM;
-	}
-	return 0;
-}
 
 /*
  * The JWKS file holds public keys only, but whoever can open it can
@@ -135,7 +73,7 @@ jwks_open(struct ident *id, const char *path, struct b0_errmsg *em)
 	struct stat st;
 	int r;
 
-	if ((r = check_parent("jwks-file", path, em)) != 0)
+	if ((r = b0_ctl_check_parent("jwks-file", path, (uid_t)-1, em)) != 0)
 		return r;
 	if ((id->jfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 		 0600)) == -1) {
@@ -336,70 +274,27 @@ ident_check_ticket(struct pub *p, const char *ticket)
 
 /* The identity socket. */
 
-static void
-iclient_free(struct iclient *cl)
-{
-	struct ident *id = cl->id;
-
-	TAILQ_REMOVE(&id->clients, cl, entry);
-	id->nclients--;
-	b0_timer_cancel(id->p->loop, &cl->timer);
-	b0_loop_del(id->p->loop, cl->fd);
-	close(cl->fd);
-	b0_buf_cleanup(&cl->in);
-	b0_buf_cleanup(&cl->out);
-	free(cl);
-}
-
-static void
-iclient_timeout(struct b0_loop *loop, void *cookie)
-{
-	(void)loop;
-	iclient_free(cookie);
-}
-
-#ifndef SO_PEERGROUPS
-#define SO_PEERGROUPS 59 /* Linux >= 4.13 */
-#endif
-#define PEER_GROUPS_MAX 65536 /* NGROUPS_MAX */
-
 /*
  * The peer is root, (not root) ourselves, or holds the ticket group: as
- * its primary group (SO_PEERCRED) or among the supplementary groups it
- * had when it connected (SO_PEERGROUPS).  The process's credentials, not
- * the group database: no NSS on the event loop, and what the kernel
- * checked on connect().  SO_PEERGROUPS failing: refused.
+ * its primary group or among the supplementary groups it had when it
+ * connected.  The process's credentials, not the group database: no NSS
+ * on the event loop, and what the kernel checked on connect().  Its
+ * supplementary groups unknown (SO_PEERGROUPS failed, too many): refused.
  */
 static int
-allowed(const struct ident *id, int fd, const struct ucred *cred)
+allowed(const struct b0_ctl_peer *peer, void *cookie)
 {
-	gid_t small[256], *groups = small;
-	socklen_t len = sizeof(small);
-	size_t i, n;
-	int ok = 0;
+	struct ident *id = cookie;
 
-	if (cred->uid == 0 || (id->self_ok && cred->uid == geteuid()))
+	if (peer->uid == 0 || (id->self_ok && peer->uid == geteuid()) ||
+	    (id->has_group && b0_ctl_peer_in_group(peer, id->gid)))
 		return 1;
-	if (!id->has_group)
-		return 0;
-	if (cred->gid == id->gid)
-		return 1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
-		if (errno != ERANGE || len == 0 ||
-		    len > PEER_GROUPS_MAX * sizeof(gid_t) ||
-		    (groups = malloc(len)) == NULL)
-			return 0;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) ==
-		    -1)
-			goto out;
-	}
-	n = len / sizeof(gid_t);
-	for (i = 0; i < n && !ok; i++)
-		ok = groups[i] == id->gid;
-out:
-	if (groups != small)
-		free(groups);
-	return ok;
+	b0_log_rl(&id->p->log, &id->rl, (time_t)b0_loop_wall(), B0_LOG_NOTICE,
+	    "ticket-socket %s: refused uid %u (pid %d): not root%s%s",
+	    id->p->conf->ticket_socket, (unsigned)peer->uid, (int)peer->pid,
+	    id->has_group ? " nor in group " : "",
+	    id->has_group ? id->p->conf->ticket_group : "");
+	return 0;
 }
 
 int
@@ -440,180 +335,52 @@ ident_parse_request(const char *line, char *ip, uint8_t *addr, size_t *alenp,
 	return 0;
 }
 
-/* Answer one request line into cl->out. */
-static void
-answer(struct iclient *cl, const char *line)
+/* Answer one request line (allowed() let the peer in). */
+static int
+answer(const char *line, const struct b0_ctl_peer *peer, struct b0_buf *out,
+    void *cookie)
 {
-	struct ident *id = cl->id;
+	struct ident *id = cookie;
 	char ip[IDENT_IP_SIZE];
 	const char *tk, *err;
 	uint8_t addr[16];
 	size_t alen;
 	uint32_t port;
 
-	if (ident_parse_request(line, ip, addr, &alen, &port, &err) != 0) {
-		b0_buf_put_str(&cl->out, err);
-		return;
-	}
+	(void)peer;
+	if (ident_parse_request(line, ip, addr, &alen, &port, &err) != 0)
+		return b0_buf_put_str(out, err);
 	tk = tickets_get(&id->p->tickets, addr, alen, (uint16_t)port);
 	b0_debug(&id->p->log, "ticket-socket: ticket %s %u: %s", ip,
 	    (unsigned)port, tk != NULL ? "ok" : "none");
 	if (tk == NULL)
-		b0_buf_put_str(&cl->out, "none\n");
-	else
-		b0_buf_putf(&cl->out, "ok %s\n", tk);
+		return b0_buf_put_str(out, "none\n");
+	return b0_buf_putf(out, "ok %s\n", tk);
 }
 
-static void
-iclient_io(struct b0_loop *loop, int fd, unsigned events, void *cookie)
-{
-	struct iclient *cl = cookie;
-	const uint8_t *nl;
-	const char *req;
-	int r;
-
-	(void)fd;
-	if (b0_buf_len(&cl->out) > 0 || (events & B0_LOOP_WRITE)) {
-		r = b0_buf_write_fd(&cl->out, cl->fd);
-		if ((r < 0 && r != B0_ERR_AGAIN) || b0_buf_len(&cl->out) == 0)
-			iclient_free(cl);
-		return;
-	}
-	r = b0_buf_read_fd(&cl->in, cl->fd, IDENT_LINE_MAX);
-	if (r == B0_ERR_AGAIN)
-		return;
-	nl = memchr(b0_buf_ptr(&cl->in), '\n', b0_buf_len(&cl->in));
-	if (nl == NULL && r == B0_ERR_TOO_BIG) {
-		b0_buf_put_str(&cl->out, "error request longer than 8 KiB\n");
-	} else if (nl == NULL && r < 0) {
-		iclient_free(cl);
-		return;
-	} else if (nl == NULL) {
-		return;
-	} else {
-		b0_buf_unreserve(&cl->in,
-		    b0_buf_len(&cl->in) - (size_t)(nl - b0_buf_ptr(&cl->in)));
-		if (b0_buf_cstr(&cl->in, &req) != 0)
-			b0_buf_put_str(&cl->out, "error NUL in the request\n");
-		else
-			answer(cl, req);
-	}
-	if (b0_buf_len(&cl->out) == 0) {
-		iclient_free(cl);
-		return;
-	}
-	(void)b0_loop_mod(loop, cl->fd, B0_LOOP_WRITE);
-}
-
-static void
-ident_accept(struct b0_loop *loop, int fd, unsigned events, void *cookie)
-{
-	struct ident *id = cookie;
-	struct iclient *cl;
-	struct ucred cred;
-	socklen_t len;
-	int cfd;
-
-	(void)events;
-	while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) !=
-	       -1) {
-		len = sizeof(cred);
-		if (id->nclients >= IDENT_MAX_CLIENTS ||
-		    getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ==
-			-1 ||
-		    (cl = calloc(1, sizeof(*cl))) == NULL) {
-			close(cfd);
-			continue;
-		}
-		cl->id = id;
-		cl->fd = cfd;
-		b0_buf_init(&cl->in, IDENT_LINE_MAX);
-		b0_buf_init(&cl->out, IDENT_LINE_MAX);
-		b0_buf_set_secret(&cl->out);
-		if (!allowed(id, cfd, &cred)) {
-			b0_log_rl(&id->p->log, &id->rl, (time_t)b0_loop_wall(),
-			    B0_LOG_NOTICE,
-			    "ticket-socket %s: refused uid %u (pid %d): not "
-			    "root%s%s",
-			    id->spath, (unsigned)cred.uid, (int)cred.pid,
-			    id->has_group ? " nor in group " : "",
-			    id->has_group ? id->p->conf->ticket_group : "");
-			b0_buf_put_str(&cl->out, "error not allowed\n");
-		}
-		if (b0_loop_add(loop, cfd,
-			b0_buf_len(&cl->out) > 0 ? B0_LOOP_WRITE : B0_LOOP_READ,
-			iclient_io, cl) != 0) {
-			b0_buf_cleanup(&cl->in);
-			b0_buf_cleanup(&cl->out);
-			close(cfd);
-			free(cl);
-			continue;
-		}
-		b0_timer_set(
-		    loop, &cl->timer, IDENT_TIMEOUT_MS, iclient_timeout, cl);
-		TAILQ_INSERT_TAIL(&id->clients, cl, entry);
-		id->nclients++;
-	}
-}
-
+/*
+ * Root's, group ticket-group, 0660 (0600 without a group); one line each
+ * way, at most 8 KiB, 2 s (docs/pam.md).
+ */
 static int
 sock_open(struct ident *id, const char *path, struct b0_errmsg *em)
 {
-	struct sockaddr_un sun;
-	struct stat st;
-	mode_t old;
-	int fd, r;
+	struct b0_ctl_opts o;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		b0_err_set(
-		    em, "ticket-socket %s: path too long for a socket", path);
-		return B0_ERR_CONFIG;
-	}
-	memcpy(sun.sun_path, path, strlen(path));
-	if ((r = check_parent("ticket-socket", path, em)) != 0)
-		return r;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			b0_err_set(em,
-			    "ticket-socket %s: exists and is not a socket",
-			    path);
-			return B0_ERR_EXISTS;
-		}
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-			return b0_err_from_errno();
-		r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-		close(fd);
-		if (r == 0) {
-			b0_err_set(em,
-			    "ticket-socket %s: in use by another running "
-			    "b0-publish",
-			    path);
-			return B0_ERR_EXISTS;
-		}
-		(void)unlink(path); /* stale */
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return b0_err_from_errno();
-	old = umask(077);
-	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (r == -1 ||
-	    chown(path, geteuid(), id->has_group ? id->gid : getegid()) == -1 ||
-	    chmod(path, id->has_group ? 0660 : 0600) == -1 ||
-	    listen(fd, 16) == -1 ||
-	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
-		r = b0_err_from_errno();
-		b0_err_set(em, "ticket-socket %s: %s", path, b0_strerror(r));
-		close(fd);
-		(void)unlink(path);
-		return r;
-	}
-	id->lfd = fd;
-	if ((id->spath = strdup(path)) == NULL)
-		return B0_ERR_ALLOC;
-	return b0_loop_add(id->p->loop, fd, B0_LOOP_READ, ident_accept, id);
+	b0_ctl_opts_init(&o);
+	o.what = "ticket-socket";
+	o.mode = id->has_group ? 0660 : 0600;
+	if (id->has_group)
+		o.gid = id->gid;
+	o.request_max = IDENT_LINE_MAX;
+	o.timeout_ms = IDENT_TIMEOUT_MS;
+	o.max_clients = IDENT_MAX_CLIENTS;
+	o.secret = 1; /* a ticket */
+	o.allow = allowed;
+	o.refused = "error not allowed\n";
+	o.too_long = "error request longer than 8 KiB\n";
+	o.bad_line = "error NUL in the request\n";
+	return b0_ctl_listen(id->p->loop, path, &o, answer, id, &id->sock, em);
 }
 
 int
@@ -627,13 +394,11 @@ ident_open(struct pub *p, int self_ok, struct b0_errmsg *em)
 		return B0_ERR_ALLOC;
 	id->p = p;
 	id->jfd = -1;
-	id->lfd = -1;
 	id->self_ok = self_ok;
 	id->has_group = c->ticket_group != NULL;
 	id->gid = c->ticket_gid;
 	id->rl.burst = 10;
 	id->rl.interval = 60;
-	TAILQ_INIT(&id->clients);
 	b0_buf_init(&id->pending, B0_JWKS_MAX_BYTES + 1024);
 	p->ident = id;
 	if (c->jwks_file != NULL && (r = jwks_open(id, c->jwks_file, em)) != 0)
@@ -653,20 +418,12 @@ ident_free(struct ident *id)
 {
 	if (id == NULL)
 		return;
-	while (!TAILQ_EMPTY(&id->clients))
-		iclient_free(TAILQ_FIRST(&id->clients));
-	if (id->lfd != -1) {
-		b0_loop_del(id->p->loop, id->lfd);
-		close(id->lfd);
-		if (id->spath != NULL)
-			(void)unlink(id->spath);
-	}
+	b0_ctl_free(id->sock);
 	b0_timer_cancel(id->p->loop, &id->jtimer);
 	if (id->jfd != -1)
 		close(id->jfd);
 	b0_buf_cleanup(&id->pending);
 	b0_jwks_free(id->keys);
 	free(id->jpath);
-	free(id->spath);
 	free(id);
 }

@@ -151,9 +151,10 @@ out:
 }
 
 int
-pub_ctl_handler(const char *req, uid_t uid, struct b0_buf *reply, void *cookie)
+pub_ctl_handler(const char *req, const struct b0_ctl_peer *peer,
+    struct b0_buf *reply, void *cookie)
 {
-	(void)uid;
+	(void)peer;
 	if (strcmp(req, "ls") != 0)
 		return B0_ERR_UNSUPPORTED;
 	return pub_ls_json(cookie, reply);

@@ -1057,6 +1057,7 @@ pub_run(struct pub_conf *conf, int connect_mode, int ready_fd)
 	static const int sigs[] = {SIGHUP, SIGTERM, SIGINT};
 	static const char *const alpn[] = {B0_PROTO_ALPN, NULL};
 	struct b0_tls_config tc;
+	struct b0_ctl_opts co;
 	struct b0_errmsg em;
 	struct pub p;
 	int r;
@@ -1088,8 +1089,9 @@ pub_run(struct pub_conf *conf, int connect_mode, int ready_fd)
 	    (r = start_httpd(&p, &em)) != 0)
 		goto fail;
 	log_unverified(&p);
+	b0_ctl_opts_init(&co);
 	if (conf->control_socket != NULL &&
-	    (r = b0_ctl_listen(p.loop, conf->control_socket, 0660,
+	    (r = b0_ctl_listen(p.loop, conf->control_socket, &co,
 		 pub_ctl_handler, &p, &p.ctlsock, &em)) != 0)
 		goto fail;
 	if ((r = open_ident(&p, &em)) != 0)

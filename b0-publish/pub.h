@@ -201,8 +201,8 @@ int ident_parse_request(const char *line, char *ip, uint8_t *addr,
     size_t *alenp, uint32_t *portp, const char **errp);
 
 /* ls.c: the control socket and the table of published sockets. */
-int pub_ctl_handler(
-    const char *req, uid_t uid, struct b0_buf *reply, void *cookie);
+int pub_ctl_handler(const char *req, const struct b0_ctl_peer *peer,
+    struct b0_buf *reply, void *cookie);
 int pub_ls_json(struct pub *p, struct b0_buf *out);
 int pub_table_from_json(
     const char *json, size_t len, struct b0_buf *out, struct b0_errmsg *em);
