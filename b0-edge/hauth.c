@@ -765,6 +765,8 @@ logout(struct hauth *h, struct esock *k, const struct hreq *rq,
 	b0_buf_init(&loc, 4096);
 	b0_buf_init(&act, 1024);
 	b0_buf_init(&back, 1024);
+	b0_buf_set_secret(&loc); /* the ticket */
+	b0_buf_set_secret(&act); /* the token */
 	ticket[0] = '\0';
 	if ((r = b0_http_form_parse(rq->query, strlen(rq->query), 16,
 		 B0_HTTP_FORM_NODUP, &ps, &em)) != 0) {
@@ -1295,6 +1297,7 @@ hauth_request(struct hauth *h, struct esock *k, const struct hreq *rq,
 	if (wants_html(rq) && s != NULL) {
 		/* One click: the form POSTs with the session's token. */
 		b0_buf_init(&act, 1024);
+		b0_buf_set_secret(&act);
 		if (logout_action(h, k, s, 1, &act) == 0) {
 			page_http_denied(rs, who->email, k->dns,
 			    (const char *)b0_buf_ptr(&act), 1);
