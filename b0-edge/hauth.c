@@ -644,69 +644,232 @@ out:
 	b0_http_params_cleanup(&ps);
 }
 
+/* What the CSRF token of /.b0/logout is bound to: the app session. */
 static void
-logout(
-    struct hauth *h, struct esock *k, const struct hreq *rq, struct hresp *rs)
+logout_binder(const struct asess *s, char *out, size_t outsz)
+{
+	char hv[SECRET_SIZE];
+
+	if (b0_b64url_encode(s->hash, 32, hv, sizeof(hv)) != 0)
+		hv[0] = '\0';
+	snprintf(out, outsz, "a:%s", hv);
+	OPENSSL_cleanse(hv, sizeof(hv));
+}
+
+static const char *
+logout_purpose(int sw)
+{
+	return sw ? "http-switch" : "http-logout";
+}
+
+/* The CSRF token of /.b0/logout on k for session s into out. */
+static void
+logout_token(struct hauth *h, const struct esock *k, const struct asess *s,
+    int sw, char *out, size_t outsz)
+{
+	char bind[SECRET_SIZE + 2];
+
+	logout_binder(s, bind, sizeof(bind));
+	idp_csrf_token(h->e->idp, logout_purpose(sw), bind, k->dns, out, outsz);
+	OPENSSL_cleanse(bind, sizeof(bind));
+}
+
+/*
+ * The form action of /.b0/logout for s: the token rides in the query,
+ * since the edge reads no body on a socket host (the connection closes
+ * after the answer instead).
+ */
+static int
+logout_action(struct hauth *h, const struct esock *k, const struct asess *s,
+    int sw, struct b0_buf *out)
+{
+	char tok[SECRET_SIZE];
+	int r;
+
+	logout_token(h, k, s, sw, tok, sizeof(tok));
+	r = b0_buf_putf(
+	    out, "/.b0/logout?%scsrf=%s", sw ? "switch=1&" : "", tok);
+	if (r == 0)
+		r = b0_buf_put(out, "", 1);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	return r;
+}
+
+/* Where the edge's /logout comes back to: /.b0/login on k (NUL-ended). */
+static int
+edge_back(struct hauth *h, const struct esock *k, struct b0_buf *back)
+{
+	int r;
+
+	b0_buf_reset(back);
+	if ((r = socket_url(h, k, "/.b0/login", back)) == 0)
+		r = b0_buf_put(back, "", 1);
+	return r;
+}
+
+/*
+ * The edge's /logout, back to /.b0/login on k, with a logout ticket
+ * (NULL: none, the edge asks) into loc (NUL-terminated).
+ */
+static int
+edge_logout_url(struct hauth *h, const struct esock *k, const char *ticket,
+    struct b0_buf *loc)
+{
+	struct b0_buf back;
+	int r;
+
+	b0_buf_init(&back, 1024);
+	if ((r = edge_back(h, k, &back)) == 0 &&
+	    (r = b0_buf_putf(loc, "%s/logout?post_logout_redirect_uri=",
+		 idp_issuer(h->e->idp))) == 0 &&
+	    (r = b0_http_pct_encode(loc, (const char *)b0_buf_ptr(&back),
+		 b0_buf_len(&back) - 1)) == 0 &&
+	    ticket != NULL)
+		r = b0_buf_putf(loc, "&logout_ticket=%s", ticket);
+	if (r == 0)
+		r = b0_buf_put(loc, "", 1);
+	b0_buf_cleanup(&back);
+	return r;
+}
+
+static void
+clear_app_cookie(struct hresp *rs)
+{
+	(void)hresp_header(rs, "Set-Cookie: " HAUTH_COOKIE "=; Path=/; "
+			       "Max-Age=0; HttpOnly; Secure; SameSite=Lax");
+}
+
+/*
+ * /.b0/logout (docs/http.md): a GET asks (a page whose form POSTs with a
+ * token bound to the app session); a POST with that token, from this
+ * origin, ends the app session, and with switch=1 also the edge's
+ * session (a one-time logout ticket in the redirect to the edge's
+ * /logout) before a fresh login.  Without an app session nothing ends
+ * here: switch=1 goes to the edge's /logout, which asks for itself.
+ */
+static void
+logout(struct hauth *h, struct esock *k, const struct hreq *rq,
+    struct hresp *rs, int post)
 {
 	struct b0_http_params ps;
 	struct b0_errmsg em;
 	struct asess *s;
-	struct b0_buf loc, back;
-	char detail[400], ret[RETURN_MAX];
-	const char *sw;
-	int r;
+	struct b0_buf loc, act, back;
+	char detail[400], ret[RETURN_MAX], ticket[SECRET_SIZE];
+	char bind[SECRET_SIZE + 2];
+	const char *v;
+	int r, sw;
 
 	b0_err_clear(&em);
 	memset(&ps, 0, sizeof(ps));
 	b0_buf_init(&loc, 4096);
+	b0_buf_init(&act, 1024);
 	b0_buf_init(&back, 1024);
+	b0_buf_set_secret(&loc); /* the ticket */
+	b0_buf_set_secret(&act); /* the token */
+	ticket[0] = '\0';
 	if ((r = b0_http_form_parse(rq->query, strlen(rq->query), 16,
 		 B0_HTTP_FORM_NODUP, &ps, &em)) != 0) {
 		answer_error(
 		    rq, rs, 400, "Invalid request", b0_err_text(&em, r));
 		goto out;
 	}
-	b0_strlcpy(ret, "/", sizeof(ret));
-	if ((s = sess_of(h, k, rq)) != NULL) {
-		b0_info(h->log, "%s: http %s: signed out: %s", rq->peer, k->dns,
-		    s->email);
-		if (s->refused != NULL && return_ok(s->refused))
-			b0_strlcpy(ret, s->refused, sizeof(ret));
-		sess_del(h, s);
+	v = b0_http_params_get(&ps, "switch");
+	sw = v != NULL && strcmp(v, "1") == 0;
+	if ((s = sess_of(h, k, rq)) == NULL) {
+		/* Nothing to end here, nothing to protect. */
+		clear_app_cookie(rs);
+		if (sw) {
+			if (edge_logout_url(h, k, NULL, &loc) != 0) {
+				answer_error(rq, rs, 500, "Internal error",
+				    "The redirect is too long.");
+				goto out;
+			}
+			hresp_redirect(rs, (const char *)b0_buf_ptr(&loc));
+			goto out;
+		}
+		snprintf(detail, sizeof(detail), "You are signed out of %s.",
+		    k->dns);
+		if (wants_html(rq) || !post)
+			page_message(rs, 200, "Signed out", detail);
+		else
+			hresp_text(rs, 200, "%s", detail);
+		goto out;
 	}
-	sw = b0_http_params_get(&ps, "switch");
-	if (sw != NULL && strcmp(sw, "1") == 0) {
-		/* The page that refused them, kept here until /.b0/login. */
-		if (strcmp(ret, "/") != 0 &&
-		    login_keep(h, k, rq, rs, ret) != 0) {
-			answer_error(
-			    rq, rs, 503, "Busy", "Could not start a sign-in.");
-			goto out;
-		}
-		/* End the edge's session too, then a fresh sign-in here. */
-		if (socket_url(h, k, "/.b0/login", &back) != 0 ||
-		    b0_buf_putf(&loc, "%s/logout?post_logout_redirect_uri=",
-			idp_issuer(h->e->idp)) != 0 ||
-		    b0_http_pct_encode(&loc, (const char *)b0_buf_ptr(&back),
-			b0_buf_len(&back)) != 0 ||
-		    b0_buf_put(&loc, "", 1) != 0) {
+	if (!post) {
+		if (logout_action(h, k, s, sw, &act) != 0) {
 			answer_error(rq, rs, 500, "Internal error",
-			    "The redirect is too long.");
+			    "The page is too long.");
 			goto out;
 		}
-		hresp_redirect(rs, (const char *)b0_buf_ptr(&loc));
-	} else {
+		page_logout(rs, k->dns, s->email, sw,
+		    (const char *)b0_buf_ptr(&act), NULL, NULL);
+		rs->form_action = idp_issuer(h->e->idp);
+		goto out;
+	}
+	logout_binder(s, bind, sizeof(bind));
+	r = idp_csrf_check(h->e->idp, rq, logout_purpose(sw), bind, k->dns,
+	    b0_http_params_get(&ps, "csrf"), &em);
+	OPENSSL_cleanse(bind, sizeof(bind));
+	if (r != 0) {
+		b0_log_rl(h->log, &h->rl, now_s(), B0_LOG_NOTICE,
+		    "%s: http %s: sign-out of %s refused: %s", rq->peer, k->dns,
+		    s->email, b0_err_text(&em, r));
+		if (socket_url(h, k,
+			sw ? "/.b0/logout?switch=1" : "/.b0/logout",
+			&act) != 0 ||
+		    b0_buf_put(&act, "", 1) != 0)
+			answer_error(rq, rs, 403, "Sign-out refused",
+			    "This sign-out request did not come from this "
+			    "site.");
+		else if (wants_html(rq))
+			page_logout_refused(
+			    rs, k->dns, (const char *)b0_buf_ptr(&act));
+		else
+			hresp_text(rs, 403,
+			    "This sign-out request did not come from this "
+			    "site. Sign out again from %s.",
+			    (const char *)b0_buf_ptr(&act));
+		goto out;
+	}
+	b0_info(
+	    h->log, "%s: http %s: signed out: %s", rq->peer, k->dns, s->email);
+	b0_strlcpy(ret, "/", sizeof(ret));
+	if (s->refused != NULL && return_ok(s->refused))
+		b0_strlcpy(ret, s->refused, sizeof(ret));
+	if (sw && (edge_back(h, k, &back) != 0 ||
+		      idp_logout_ticket(h->e->idp, s->email,
+			  (const char *)b0_buf_ptr(&back), ticket,
+			  sizeof(ticket)) != 0))
+		ticket[0] = '\0';
+	sess_del(h, s);
+	clear_app_cookie(rs);
+	if (!sw) {
 		snprintf(detail, sizeof(detail), "You are signed out of %s.",
 		    k->dns);
 		if (wants_html(rq))
 			page_message(rs, 200, "Signed out", detail);
 		else
 			hresp_text(rs, 200, "%s", detail);
+		goto out;
 	}
-	(void)hresp_header(rs, "Set-Cookie: " HAUTH_COOKIE "=; Path=/; "
-			       "Max-Age=0; HttpOnly; Secure; SameSite=Lax");
+	/* The page that refused them, kept here until /.b0/login. */
+	if (strcmp(ret, "/") != 0 && login_keep(h, k, rq, rs, ret) != 0) {
+		answer_error(rq, rs, 503, "Busy", "Could not start a sign-in.");
+		goto out;
+	}
+	/* End the edge's session too (no ticket: the edge asks). */
+	if (edge_logout_url(h, k, ticket[0] != '\0' ? ticket : NULL, &loc) !=
+	    0) {
+		answer_error(
+		    rq, rs, 500, "Internal error", "The redirect is too long.");
+		goto out;
+	}
+	hresp_redirect(rs, (const char *)b0_buf_ptr(&loc));
 out:
+	OPENSSL_cleanse(ticket, sizeof(ticket));
 	b0_buf_cleanup(&loc);
+	b0_buf_cleanup(&act);
 	b0_buf_cleanup(&back);
 	b0_http_params_cleanup(&ps);
 }
@@ -728,9 +891,10 @@ endpoint(
 		}
 	} else if (strcmp(rq->path, "/.b0/logout") == 0) {
 		if (get || post)
-			logout(h, k, rq, rs);
+			logout(h, k, rq, rs, post);
 		else {
-			hresp_text(rs, 405, "method not allowed; use GET");
+			hresp_text(
+			    rs, 405, "method not allowed; use GET or POST");
 			(void)hresp_header(rs, "Allow: GET, HEAD, POST");
 		}
 	} else if (strcmp(rq->path, "/.b0/login") == 0) {
@@ -1069,6 +1233,7 @@ hauth_request(struct hauth *h, struct esock *k, const struct hreq *rq,
 {
 	struct b0_errmsg reason;
 	struct asess *s = NULL;
+	struct b0_buf act;
 	char ret[RETURN_MAX];
 	int r;
 
@@ -1129,9 +1294,21 @@ hauth_request(struct hauth *h, struct esock *k, const struct hreq *rq,
 		free(s->refused);
 		s->refused = strdup(ret);
 	}
-	if (wants_html(rq))
+	if (wants_html(rq) && s != NULL) {
+		/* One click: the form POSTs with the session's token. */
+		b0_buf_init(&act, 1024);
+		b0_buf_set_secret(&act);
+		if (logout_action(h, k, s, 1, &act) == 0) {
+			page_http_denied(rs, who->email, k->dns,
+			    (const char *)b0_buf_ptr(&act), 1);
+			rs->form_action = idp_issuer(h->e->idp);
+		} else
+			page_http_denied(
+			    rs, who->email, k->dns, "/.b0/logout?switch=1", 0);
+		b0_buf_cleanup(&act);
+	} else if (wants_html(rq))
 		page_http_denied(
-		    rs, who->email, k->dns, "/.b0/logout?switch=1");
+		    rs, who->email, k->dns, "/.b0/logout?switch=1", 0);
 	else
 		hresp_text(
 		    rs, 403, "%s is not allowed on %s", who->email, k->dns);

@@ -60,10 +60,22 @@
 #define COOKIE_SESSION "__Host-b0_session"
 #define COOKIE_CSRF "__Host-b0_csrf"
 
+/* One-time logout tickets of the http socket hosts ("switch"). */
+#define LOGOUT_TICKETS 256
+#define LOGOUT_TICKET_TTL 60
+
 struct fail_slot {
 	char key[GRANT_EMAIL_SIZE + 8];
 	int64_t since;
 	unsigned n;
+};
+
+/* A logout ticket (idp_logout_ticket()): its hash, for whom, where back. */
+struct logout_ticket {
+	uint8_t hash[32];
+	uint8_t back[32]; /* SHA-256 of post_logout_redirect_uri */
+	int64_t expires;  /* 0: a free slot */
+	char email[GRANT_EMAIL_SIZE];
 };
 
 /* A login at an upstream provider whose result is awaited. */
@@ -95,6 +107,7 @@ struct idp {
 	struct grants *g;
 	uint8_t csrf_key[32];
 	struct fail_slot fails[FAILS_SLOTS];
+	struct logout_ticket lts[LOGOUT_TICKETS];
 	TAILQ_HEAD(, upcb) upcbs;
 	struct b0_log_ratelimit rl;
 	struct b0_buf scratch; /* a redirect's Location, per request */
@@ -377,6 +390,43 @@ csrf_ok(const struct idp *idp, const char *purpose, const char *binder,
 	ok = b0_ct_eq(want, got, 43);
 	OPENSSL_cleanse(want, sizeof(want));
 	return ok;
+}
+
+void
+idp_csrf_token(const struct idp *idp, const char *purpose, const char *binder,
+    const char *req, char *out, size_t outsz)
+{
+	csrf_token(idp, purpose, binder, req, out, outsz);
+}
+
+int
+idp_csrf_check(const struct idp *idp, const struct hreq *rq,
+    const char *purpose, const char *binder, const char *req, const char *got,
+    struct b0_errmsg *em)
+{
+	const char *v;
+	size_t n, cnt;
+
+	/* Browsers set it and no page can: another site cannot pass. */
+	cnt = b0_http_get(&rq->req->h, "Sec-Fetch-Site", &v, &n);
+	if (cnt > 1) {
+		b0_err_set(em, "Sec-Fetch-Site sent twice");
+		return B0_ERR_AUTH;
+	}
+	if (cnt == 1 && (n != 11 || memcmp(v, "same-origin", 11) != 0)) {
+		b0_err_set(em, "Sec-Fetch-Site is \"%.*s\", not same-origin",
+		    (int)(n > 16 ? 16 : n), v);
+		return B0_ERR_AUTH;
+	}
+	if (got == NULL || *got == '\0') {
+		b0_err_set(em, "no csrf token");
+		return B0_ERR_AUTH;
+	}
+	if (!csrf_ok(idp, purpose, binder, req, got)) {
+		b0_err_set(em, "a wrong csrf token");
+		return B0_ERR_AUTH;
+	}
+	return 0;
 }
 
 static void
@@ -2425,39 +2475,76 @@ userinfo(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	(void)b0_jsonw_finish(&w);
 }
 
-/*
- * /logout ends the browser session; post_logout_redirect_uri (OIDC
- * RP-Initiated Logout) may send the browser back, but only to a /.b0/
- * path of an http socket of this edge ("Sign in as someone else").
- */
-static void
-logout(struct idp *idp, const struct hreq *rq, struct hresp *rs)
+/* --- logout ------------------------------------------------------------ */
+
+int
+idp_logout_ticket(struct idp *idp, const char *email, const char *back,
+    char *out, size_t outsz)
 {
-	char cv[GRANT_SECRET_SIZE];
-	struct b0_http_params ps;
-	struct b0_errmsg em;
-	struct bsess *s;
-	struct b0_buf loc;
-	const char *back = NULL;
+	struct logout_ticket *t = &idp->lts[0];
+	int64_t now = now_s();
+	size_t i;
 	int r;
 
-	b0_err_clear(&em);
-	if ((r = params(rq->query, strlen(rq->query), &ps, &em)) != 0) {
-		page_error(rs, 400, "Invalid request", b0_err_text(&em, r));
-		return;
+	/* A free or expired slot, else the one closest to expiry. */
+	for (i = 0; i < LOGOUT_TICKETS; i++) {
+		if (idp->lts[i].expires <= now) {
+			t = &idp->lts[i];
+			break;
+		}
+		if (idp->lts[i].expires < t->expires)
+			t = &idp->lts[i];
 	}
-	back = param(&ps, "post_logout_redirect_uri");
-	if (back != NULL && !http_socket_uri(idp, back, 0)) {
-		page_error(rs, 400, "Invalid request",
-		    "post_logout_redirect_uri must be a /.b0/ path of an "
-		    "http socket of this edge.");
-		goto out;
+	if ((r = grants_random_b64(out, outsz)) != 0)
+		return r;
+	OPENSSL_cleanse(t, sizeof(*t));
+	grants_hash(out, strlen(out), t->hash);
+	grants_hash(back, strlen(back), t->back);
+	b0_strlcpy(t->email, email, sizeof(t->email));
+	b0_str_lower(t->email);
+	t->expires = now + LOGOUT_TICKET_TTL;
+	return 0;
+}
+
+/*
+ * Take (spend) the logout ticket got: 1 if it is live, made for back and
+ * for email, else 0.  Spent either way.
+ */
+static int
+logout_ticket_take(
+    struct idp *idp, const char *got, const char *back, const char *email)
+{
+	uint8_t h[32], bh[32];
+	int64_t now = now_s();
+	size_t i;
+	int ok = 0;
+
+	if (got == NULL || strlen(got) != 43)
+		return 0;
+	grants_hash(got, strlen(got), h);
+	grants_hash(
+	    back != NULL ? back : "", back != NULL ? strlen(back) : 0, bh);
+	for (i = 0; i < LOGOUT_TICKETS; i++) {
+		struct logout_ticket *t = &idp->lts[i];
+
+		if (t->expires == 0 || !b0_ct_eq(t->hash, h, 32))
+			continue;
+		ok = t->expires > now && back != NULL &&
+		     b0_ct_eq(t->back, bh, 32) &&
+		     b0_str_caseeq(t->email, email);
+		OPENSSL_cleanse(t, sizeof(*t));
+		break;
 	}
-	if ((s = session_of(idp, rq, cv, sizeof(cv))) != NULL) {
-		b0_info(idp->log, "%s: signed out: %s", rq->peer, s->who.email);
-		bsess_del(idp->g, s);
-	}
-	OPENSSL_cleanse(cv, sizeof(cv));
+	OPENSSL_cleanse(h, sizeof(h));
+	return ok;
+}
+
+/* Signed out (or never signed in): the way back, or the page that says so. */
+static void
+logout_done(struct idp *idp, struct hresp *rs, const char *back)
+{
+	struct b0_buf loc;
+
 	set_cookie(rs, COOKIE_SESSION, NULL, -1);
 	if (back != NULL) {
 		b0_buf_init(&loc, 4096);
@@ -2467,7 +2554,86 @@ logout(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	} else
 		page_message(rs, 200, "Signed out",
 		    "You are signed out of this edge in this browser.");
+}
+
+/*
+ * /logout ends the browser session (docs/identity.md, "Logout"): a GET
+ * only asks (a page whose form POSTs with a CSRF token bound to the
+ * session), unless it carries the one-time logout_ticket an http socket
+ * host made for this person and this post_logout_redirect_uri (OIDC
+ * RP-Initiated Logout; only a socket host's /.b0/login: "Sign in as
+ * someone else").  A POST needs the token and, if the browser says where
+ * it comes from, Sec-Fetch-Site: same-origin.  Without a session there is
+ * nothing to end and nothing to protect.
+ */
+static void
+logout(struct idp *idp, const struct hreq *rq, struct hresp *rs, int post)
+{
+	char cv[GRANT_SECRET_SIZE], bind[GRANT_SECRET_SIZE + 2];
+	char csrf[GRANT_SECRET_SIZE], url[GRANT_URI_SIZE + ISSUER_SIZE + 64];
+	struct b0_http_params ps;
+	struct b0_errmsg em;
+	struct bsess *s;
+	const char *back = NULL, *tk;
+	int r;
+
+	b0_err_clear(&em);
+	cv[0] = bind[0] = '\0';
+	r = post ? form_body(rq, &ps, &em)
+		 : params(rq->query, strlen(rq->query), &ps, &em);
+	if (r != 0) {
+		page_error(rs, r == B0_ERR_TOO_BIG ? 413 : 400,
+		    "Invalid request", b0_err_text(&em, r));
+		goto out;
+	}
+	back = param(&ps, "post_logout_redirect_uri");
+	if (back != NULL && !http_socket_uri(idp, back, 0)) {
+		page_error(rs, 400, "Invalid request",
+		    "post_logout_redirect_uri must be a /.b0/ path of an "
+		    "http socket of this edge.");
+		goto out;
+	}
+	if ((s = session_of(idp, rq, cv, sizeof(cv))) == NULL) {
+		logout_done(idp, rs, back);
+		goto out;
+	}
+	binder(bind, sizeof(bind), 's', cv);
+	tk = param(&ps, "logout_ticket");
+	if (!post && tk != NULL &&
+	    logout_ticket_take(idp, tk, back, s->who.email)) {
+		b0_info(idp->log, "%s: signed out: %s (logout ticket)",
+		    rq->peer, s->who.email);
+		bsess_del(idp->g, s);
+		logout_done(idp, rs, back);
+		goto out;
+	}
+	if (!post) {
+		if (tk != NULL)
+			b0_log_rl(idp->log, &idp->rl, now_s(), B0_LOG_INFO,
+			    "%s: logout: a logout ticket not for this "
+			    "session; asking",
+			    rq->peer);
+		csrf_token(idp, "logout", bind, "", csrf, sizeof(csrf));
+		page_logout(rs, idp->domain, s->who.email, back != NULL,
+		    "/logout", csrf, back);
+		OPENSSL_cleanse(csrf, sizeof(csrf));
+		goto out;
+	}
+	if ((r = idp_csrf_check(
+		 idp, rq, "logout", bind, "", param(&ps, "csrf"), &em)) != 0) {
+		b0_log_rl(idp->log, &idp->rl, now_s(), B0_LOG_NOTICE,
+		    "%s: logout: sign-out of %s refused: %s", rq->peer,
+		    s->who.email, b0_err_text(&em, r));
+		snprintf(url, sizeof(url), "%s/logout", idp->issuer);
+		page_logout_refused(rs, idp->domain, url);
+		goto out;
+	}
+	b0_info(idp->log, "%s: signed out: %s", rq->peer, s->who.email);
+	bsess_del(idp->g, s);
+	logout_done(idp, rs, back);
 out:
+	OPENSSL_cleanse(cv, sizeof(cv));
+	OPENSSL_cleanse(bind, sizeof(bind));
 	b0_http_params_cleanup(&ps);
 }
 
@@ -2540,7 +2706,7 @@ idp_handle(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 			method_not_allowed(rs, "GET, POST");
 	} else if (strcmp(path, "/logout") == 0) {
 		if (get || post)
-			logout(idp, rq, rs);
+			logout(idp, rq, rs, post);
 		else
 			method_not_allowed(rs, "GET, POST");
 	} else if (strcmp(path, "/upstream/callback") == 0) {

@@ -123,4 +123,33 @@ int idp_sign_ticket(struct idp *idp, const char *publisher,
     const char *socket_dns, const char *email, const char *visitor,
     const char *id, char **ticketp, struct b0_errmsg *em);
 
+/*
+ * The edge's CSRF tokens (docs/identity.md, "Browser session at the
+ * edge"), for the forms of its pages and of the http socket hosts:
+ * idp_csrf_token(idp, purpose, binder, req, out, outsz) fills out (at
+ * least 44 bytes) with a base64url HMAC, under a per-process key, of what
+ * the form is for (purpose), what it is bound to (binder: a session's
+ * secret or a value derived from it) and req (a pending request, a host).
+ * idp_csrf_check(idp, rq, purpose, binder, req, got, em): 0 if got is
+ * that token and the request did not come from another origin (a
+ * Sec-Fetch-Site, when sent, is "same-origin"); else B0_ERR_AUTH with em
+ * saying which (for the log; never the token).
+ */
+void idp_csrf_token(const struct idp *idp, const char *purpose,
+    const char *binder, const char *req, char *out, size_t outsz);
+int idp_csrf_check(const struct idp *idp, const struct hreq *rq,
+    const char *purpose, const char *binder, const char *req, const char *got,
+    struct b0_errmsg *em);
+
+/*
+ * idp_logout_ticket(idp, email, back, out, outsz): a one-time value (43
+ * base64url characters into out) with which /logout ends the edge's
+ * browser session of email without asking, once, within 60 s, when
+ * post_logout_redirect_uri is exactly back.  An http socket host makes
+ * it after a checked POST to /.b0/logout?switch=1 (docs/http.md).
+ * Returns 0 or an error.
+ */
+int idp_logout_ticket(struct idp *idp, const char *email, const char *back,
+    char *out, size_t outsz);
+
 #endif /* EDGE_IDP_H */

@@ -500,7 +500,7 @@ page_pending(
 
 void
 page_http_denied(struct hresp *rs, const char *email, const char *socket_dns,
-    const char *switch_url)
+    const char *switch_url, int post)
 {
 	struct page pg;
 
@@ -516,10 +516,72 @@ page_http_denied(struct hresp *rs, const char *email, const char *socket_dns,
 	put(&pg, "</dd>\n<dt>Site</dt><dd id=\"socket\">");
 	esc(&pg, socket_dns);
 	put(&pg, "</dd>\n</dl>\n<p class=\"note\">Ask the owner of this site "
-		 "to let you in, or sign in with another account.</p>\n"
-		 "<a class=\"switch\" id=\"switch\" href=\"");
-	esc(&pg, switch_url);
-	put(&pg, "\">Sign in as someone else</a>\n");
+		 "to let you in, or sign in with another account.</p>\n");
+	if (post) {
+		put(&pg, "<form method=\"post\" action=\"");
+		esc(&pg, switch_url);
+		put(&pg, "\">\n<button type=\"submit\" id=\"switch\">Sign in "
+			 "as someone else</button>\n</form>\n");
+	} else {
+		put(&pg, "<a class=\"switch\" id=\"switch\" href=\"");
+		esc(&pg, switch_url);
+		put(&pg, "\">Sign in as someone else</a>\n");
+	}
+	page_end(rs, &pg, 403);
+}
+
+void
+page_logout(struct hresp *rs, const char *host, const char *email,
+    int switching, const char *action, const char *csrf, const char *back)
+{
+	struct page pg;
+	const char *title =
+	    switching ? "Sign in as someone else?" : "Sign out?";
+
+	page_begin(rs, &pg, title, host, NULL);
+	put(&pg, "<h1>");
+	if (switching)
+		esc(&pg, title);
+	else {
+		put(&pg, "Sign out of ");
+		esc(&pg, host);
+		put(&pg, "?");
+	}
+	put(&pg, "</h1>\n<p class=\"sub\">You are signed in as <strong>");
+	esc(&pg, email);
+	put(&pg, "</strong>.");
+	if (switching) {
+		put(&pg, " This signs you out of ");
+		esc(&pg, host);
+		put(&pg, ", then asks who you are.");
+	}
+	put(&pg, "</p>\n<form method=\"post\" action=\"");
+	esc(&pg, action);
+	put(&pg, "\">\n");
+	if (csrf != NULL)
+		hidden(&pg, "csrf", csrf);
+	if (back != NULL)
+		hidden(&pg, "post_logout_redirect_uri", back);
+	put(&pg, "<button type=\"submit\" id=\"submit\">");
+	put(&pg, switching ? "Sign in as someone else" : "Sign out");
+	put(&pg, "</button>\n</form>\n");
+	page_end(rs, &pg, 200);
+}
+
+void
+page_logout_refused(struct hresp *rs, const char *host, const char *url)
+{
+	struct page pg;
+
+	page_begin(rs, &pg, "Sign-out refused", host, NULL);
+	put(&pg, page_icon_cross);
+	put(&pg, "<h1>Sign-out refused</h1>\n<p class=\"detail\">This "
+		 "sign-out request did not come from this site. Sign out "
+		 "again from <a id=\"logout\" href=\"");
+	esc(&pg, url);
+	put(&pg, "\">");
+	esc(&pg, url);
+	put(&pg, "</a>.</p>\n");
 	page_end(rs, &pg, 403);
 }
 

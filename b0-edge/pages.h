@@ -62,13 +62,33 @@ void page_pending(
     struct hresp *rs, const char *title, const char *detail, const char *url);
 
 /*
- * page_http_denied(rs, email, socket_dns, switch_url): 403 on an http
- * socket for a person signed in whom its list does not name: h1 "Access
- * denied", p.detail "<email> is not allowed on <socket>", dd#email,
- * dd#socket and a#switch "Sign in as someone else" to switch_url.
+ * page_http_denied(rs, email, socket_dns, switch_url, post): 403 on an
+ * http socket for a person signed in whom its list does not name: h1
+ * "Access denied", p.detail "<email> is not allowed on <socket>",
+ * dd#email, dd#socket and "Sign in as someone else": with post a form
+ * that POSTs to switch_url (which carries its CSRF token) with
+ * button#switch, else a#switch, a link to switch_url.
  */
 void page_http_denied(struct hresp *rs, const char *email,
-    const char *socket_dns, const char *switch_url);
+    const char *socket_dns, const char *switch_url, int post);
+
+/*
+ * page_logout(rs, host, email, switching, action, csrf, back): 200, the
+ * question before a sign-out: h1 "Sign out of <host>?" (switching: "Sign
+ * in as someone else?"), p.sub naming email, and a form POSTing to action
+ * with a hidden csrf (if not NULL), a hidden post_logout_redirect_uri
+ * back (if not NULL) and button#submit "Sign out" (switching: "Sign in as
+ * someone else").
+ */
+void page_logout(struct hresp *rs, const char *host, const char *email,
+    int switching, const char *action, const char *csrf, const char *back);
+
+/*
+ * page_logout_refused(rs, host, url): 403 for a sign-out without the
+ * page's token: h1 "Sign-out refused", p.detail "This sign-out request
+ * did not come from this site. Sign out again from <a#logout url>."
+ */
+void page_logout_refused(struct hresp *rs, const char *host, const char *url);
 
 /*
  * page_http_basic(rs, socket_dns, error): 401 on a protected http socket

@@ -91,6 +91,33 @@ location() {
 	tr -d '\r' <"$1" | sed -n 's/^[Ll]ocation: //p'
 }
 
+# action FILE: the action of the first POST form in FILE (HTML-unescaped).
+action() {
+	grep -o '<form method="post" action="[^"]*"' "$1" | head -1 |
+	    sed 's/.*action="//; s/"$//; s/&amp;/\&/g'
+}
+
+# switch_from_403 JAR PAGE HEADERS: "Sign in as someone else" on the 403
+# page in PAGE, as the browser sends it (a POST from the page's origin);
+# the answer's headers in HEADERS.
+switch_from_403() {
+	local act
+	act=$(action "$2")
+	[[ "$act" == "/.b0/logout?switch=1&csrf="* ]] || { echo "no switch form: $act"; return 1; }
+	v "$1" -o /dev/null -D "$3" -H 'Sec-Fetch-Site: same-origin' -d '' "$APP$act"
+}
+
+# app_code COOKIE: the status of a GET of /headers with __Host-b0_app=COOKIE.
+app_code() {
+	v /dev/null -o /dev/null -w '%{http_code}' -b "__Host-b0_app=$1" "$APP/headers"
+}
+
+# edge_signed_in JAR: the edge's session of JAR holds (its /logout asks).
+edge_signed_in() {
+	v "$1" -o "$T/es.html" "$ISS/logout"
+	grep -q '<h1>Sign out of edge.test?</h1>' "$T/es.html"
+}
+
 code_of() {
 	tr -d '\r' <"$1" | head -1 | cut -d' ' -f2
 }
@@ -235,18 +262,20 @@ device_login() {
 	grep -q '<p class="detail">bob@example.org is not allowed on app-lab1.edge.test.</p>' "$T/p.html"
 	grep -q '<dd id="email">bob@example.org</dd>' "$T/p.html"
 	grep -q '<dd id="socket">app-lab1.edge.test</dd>' "$T/p.html"
-	grep -q '<a class="switch" id="switch" href="/.b0/logout?switch=1">Sign in as someone else</a>' "$T/p.html"
+	grep -Eq '<form method="post" action="/\.b0/logout\?switch=1&amp;csrf=[A-Za-z0-9_-]{43}">' "$T/p.html"
+	grep -q '<button type="submit" id="switch">Sign in as someone else</button>' "$T/p.html"
 	grep -qi '^Content-Security-Policy: ' "$T/h"
 	# curl without Accept: text/html gets one line.
 	run v "$T/j" "$APP/"
 	assert_output "bob@example.org is not allowed on app-lab1.edge.test"
 	[ ! -s "$T/target.requests" ]
 	# "Sign in as someone else": the app session, then the edge session
-	# end, and a fresh login starts on the socket host.
-	v "$T/j" -o /dev/null -D "$T/s1" "$APP/.b0/logout?switch=1"
+	# end (a one-time logout ticket), and a fresh login starts on the
+	# socket host.
+	switch_from_403 "$T/j" "$T/p.html" "$T/s1"
 	[ "$(code_of "$T/s1")" = 302 ]
 	loc=$(location "$T/s1")
-	assert_equal "$loc" "$ISS/logout?post_logout_redirect_uri=https%3A%2F%2Fapp-lab1.edge.test%2F.b0%2Flogin"
+	[[ "$loc" =~ ^$ISS/logout\?post_logout_redirect_uri=https%3A%2F%2Fapp-lab1\.edge\.test%2F\.b0%2Flogin\&logout_ticket=[A-Za-z0-9_-]{43}$ ]]
 	set_cookie "$T/s1" __Host-b0_app | grep -q 'Max-Age=0'
 	v "$T/j" -o /dev/null -D "$T/s2" "$loc"
 	assert_equal "$(location "$T/s2")" "$APP/.b0/login"
@@ -270,11 +299,11 @@ device_login() {
 
 @test "the 403 is logged with the refused identity; switching comes back to the refused page" {
 	web_login "$T/j" bob@example.org "$APP/"
-	run v "$T/j" -o /dev/null -D "$T/h" -H 'Accept: text/html' "$APP/d/abc?x=1&y=2"
+	run v "$T/j" -o "$T/p.html" -D "$T/h" -H 'Accept: text/html' "$APP/d/abc?x=1&y=2"
 	[ "$(code_of "$T/h")" = 403 ]
 	wait_for 5 log_has edge 'http app-lab1\.edge\.test [0-9.]+:[0-9]+ bob@example\.org GET /d/abc 403 [0-9]+ [0-9]+ms$'
 	# "Sign in as someone else": the new login comes back to that page.
-	v "$T/j" -o /dev/null -D "$T/s1" "$APP/.b0/logout?switch=1"
+	switch_from_403 "$T/j" "$T/p.html" "$T/s1"
 	loc=$(location "$T/s1")
 	[[ "$loc" == "$ISS/logout?"* ]]
 	set_cookie "$T/s1" __Host-b0_login | grep -q 'Path=/;'
@@ -301,9 +330,9 @@ device_login() {
 	assert_equal "$(location "$T/cb.h")" "/d/abc?x=1&y=2"
 	# A refused path that is not a plain relative one comes back to "/".
 	web_login "$T/j2" bob@example.org "$APP/"
-	run v "$T/j2" -o /dev/null -D "$T/h" --path-as-is "$APP//evil.test/x"
+	run v "$T/j2" -o "$T/p2.html" -D "$T/h" -H 'Accept: text/html' --path-as-is "$APP//evil.test/x"
 	[ "$(code_of "$T/h")" = 403 ]
-	v "$T/j2" -o /dev/null -D "$T/t1" "$APP/.b0/logout?switch=1"
+	switch_from_403 "$T/j2" "$T/p2.html" "$T/t1"
 	v "$T/j2" -o /dev/null -D "$T/t2" "$(location "$T/t1")"
 	v "$T/j2" -o /dev/null -D "$T/t3" "$APP/.b0/login"
 	v "$T/j2" -o /dev/null -D "$T/t4" "$(location "$T/t3")"
@@ -377,8 +406,15 @@ device_login() {
 	    "https://app2-lab1.edge.test/headers"
 	[ "$(code_of "$T/h")" = 302 ]
 	[[ "$(location "$T/h")" == "$ISS/authorize?"* ]]
-	# Logout.
-	run v "$T/j" -H 'Accept: text/html' -D "$T/h" "$APP/.b0/logout"
+	# Logout: a GET asks, the page's form POSTs.
+	v "$T/j" -o "$T/q.html" -D "$T/h" "$APP/.b0/logout"
+	[ "$(code_of "$T/h")" = 200 ]
+	grep -q '<h1>Sign out of app-lab1.edge.test?</h1>' "$T/q.html"
+	[ "$(app_code "$app")" = 200 ]
+	act=$(action "$T/q.html")
+	[[ "$act" =~ ^/\.b0/logout\?csrf=[A-Za-z0-9_-]{43}$ ]]
+	run v "$T/j" -H 'Accept: text/html' -H 'Sec-Fetch-Site: same-origin' \
+	    -D "$T/h" -d '' "$APP$act"
 	[ "$(code_of "$T/h")" = 200 ]
 	assert_output --partial '<h1>Signed out</h1>'
 	assert_output --partial 'You are signed out of app-lab1.edge.test.'
@@ -386,6 +422,92 @@ device_login() {
 	# The old value no longer works.
 	run v /dev/null -o /dev/null -D "$T/h" -b "__Host-b0_app=$app" "$APP/headers"
 	[ "$(code_of "$T/h")" = 302 ]
+}
+
+@test "logouts from another site end nothing: a GET asks, a POST without the page's token is refused and logged" {
+	web_login "$T/j" alice@example.com "$APP/"
+	app=$(set_cookie "$T/cb.h" __Host-b0_app | sed 's/^Set-Cookie: __Host-b0_app=\([^;]*\);.*/\1/')
+	[ "$(app_code "$app")" = 200 ]
+	edge_signed_in "$T/j"
+	# GETs (a link, an <img>, a redirect of another site or socket host)
+	# only show the question.
+	v "$T/j" -o "$T/q.html" -D "$T/h" -H 'Sec-Fetch-Site: cross-site' "$APP/.b0/logout"
+	[ "$(code_of "$T/h")" = 200 ]
+	grep -q '<h1>Sign out of app-lab1.edge.test?</h1>' "$T/q.html"
+	grep -q 'You are signed in as <strong>alice@example.com</strong>.' "$T/q.html"
+	grep -q '<button type="submit" id="submit">Sign out</button>' "$T/q.html"
+	run ! grep -qi '^set-cookie: __Host-b0_app=' "$T/h"
+	v "$T/j" -o "$T/qs.html" -D "$T/h" -H 'Sec-Fetch-Site: same-site' "$APP/.b0/logout?switch=1"
+	grep -q '<h1>Sign in as someone else?</h1>' "$T/qs.html"
+	grep -q '<button type="submit" id="submit">Sign in as someone else</button>' "$T/qs.html"
+	# The edge's form-action lets the switch go on to the edge.
+	tr -d '\r' <"$T/h" | grep -q "^Content-Security-Policy: .*form-action 'self' $ISS "
+	v "$T/j" -o "$T/qe.html" -D "$T/h" -H 'Sec-Fetch-Site: same-site' \
+	    "$ISS/logout?post_logout_redirect_uri=https%3A%2F%2Fapp-lab1.edge.test%2F.b0%2Flogin"
+	[ "$(code_of "$T/h")" = 200 ]
+	grep -q '<h1>Sign in as someone else?</h1>' "$T/qe.html"
+	grep -q 'name="post_logout_redirect_uri" value="https://app-lab1.edge.test/.b0/login"' "$T/qe.html"
+	[ "$(app_code "$app")" = 200 ]
+	edge_signed_in "$T/j"
+	# POSTs without the token, with a wrong one, with the other form's,
+	# or with the right one from another site: 403, logged, nothing ends.
+	good=$(action "$T/q.html")
+	sw=$(action "$T/qs.html")
+	for a in "/.b0/logout" "/.b0/logout?switch=1" \
+	    "/.b0/logout?csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+	    "/.b0/logout?csrf=${sw#*csrf=}" "/.b0/logout?switch=1&csrf=${good#*csrf=}"; do
+		run v "$T/j" -D "$T/h" -d '' "$APP$a"
+		[ "$(code_of "$T/h")" = 403 ]
+		[[ "$a" == *switch=1* ]] && u="$APP/.b0/logout?switch=1" || u="$APP/.b0/logout"
+		assert_output "This sign-out request did not come from this site. Sign out again from $u."
+	done
+	for site in same-site cross-site; do
+		run v "$T/j" -D "$T/h" -H "Sec-Fetch-Site: $site" -H 'Accept: text/html' -d '' "$APP$good"
+		[ "$(code_of "$T/h")" = 403 ]
+		assert_output --partial '<h1>Sign-out refused</h1>'
+		assert_output --partial 'This sign-out request did not come from this site. Sign out again from <a id="logout" href="https://app-lab1.edge.test/.b0/logout">'
+		run ! grep -qi '^set-cookie: __Host-b0_app=' "$T/h"
+	done
+	[ "$(app_code "$app")" = 200 ]
+	edge_signed_in "$T/j"
+	grep -Eq '[0-9.]+:[0-9]+: http app-lab1\.edge\.test: sign-out of alice@example\.com refused: no csrf token$' "$T/edge.log"
+	grep -Eq '[0-9.]+:[0-9]+: http app-lab1\.edge\.test: sign-out of alice@example\.com refused: a wrong csrf token$' "$T/edge.log"
+	grep -Eq 'http app-lab1\.edge\.test: sign-out of alice@example\.com refused: Sec-Fetch-Site is "same-site", not same-origin$' "$T/edge.log"
+	# The edge's /logout: a POST without its page's token is refused too.
+	run v "$T/j" -o "$T/r.html" -w '%{http_code}' -d x=1 "$ISS/logout"
+	assert_output 403
+	grep -q '<h1>Sign-out refused</h1>' "$T/r.html"
+	edge_signed_in "$T/j"
+	# A logout ticket is good only for the person it was made for: bob's
+	# (from his own switch) does not end alice's edge session, and it is
+	# spent after one try.
+	web_login "$T/jb" bob@example.org "$APP/"
+	v "$T/jb" -o "$T/pb.html" -H 'Accept: text/html' "$APP/"
+	switch_from_403 "$T/jb" "$T/pb.html" "$T/sb"
+	tick=$(location "$T/sb")
+	[[ "$tick" == *"&logout_ticket="* ]]
+	v "$T/j" -o "$T/t.html" -D "$T/h" "$tick"
+	[ "$(code_of "$T/h")" = 200 ]
+	grep -q '<h1>Sign in as someone else?</h1>' "$T/t.html"
+	edge_signed_in "$T/j"
+	grep -Eq 'logout: a logout ticket not for this session; asking' "$T/edge.log"
+	v "$T/jb" -o "$T/t2.html" -D "$T/h" "$tick"
+	[ "$(code_of "$T/h")" = 200 ]
+	grep -q '<h1>Sign in as someone else?</h1>' "$T/t2.html"
+	edge_signed_in "$T/jb"
+	# The page's own form still ends alice's app session.
+	run v "$T/j" -D "$T/h" -H 'Sec-Fetch-Site: same-origin' -d '' "$APP$good"
+	[ "$(code_of "$T/h")" = 200 ]
+	assert_output "You are signed out of app-lab1.edge.test."
+	[ "$(app_code "$app")" = 302 ]
+	grep -q 'http app-lab1.edge.test: signed out: alice@example.com' "$T/edge.log"
+	# And the edge page's form, its session.
+	v "$T/j" -o "$T/qe.html" "$ISS/logout"
+	v "$T/j" -o /dev/null -D "$T/h" -H 'Sec-Fetch-Site: same-origin' \
+	    --data-urlencode "csrf=$(csrf "$T/qe.html")" "$ISS/logout"
+	[ "$(code_of "$T/h")" = 200 ]
+	run edge_signed_in "$T/j"
+	assert_failure
 }
 
 @test "/.b0/callback refuses a wrong state, a missing login cookie, and a code used twice" {

@@ -8,9 +8,9 @@
 # app's session cookie, a WebSocket through the tunnel, the 403 page,
 # logout, "Sign in as someone else", and basic auth on a protected socket.
 #
-# Screenshots of the login page and of the 403 page are kept in
-# $B0_BUILD/test-output/http_browser/ (login.png, 403.png), and their names
-# are printed.
+# Screenshots of the login page, of the 403 page and of the sign-out
+# question are kept in $B0_BUILD/test-output/http_browser/ (login.png,
+# 403.png, logout.png), and their names are printed.
 
 load helpers/common
 load helpers/browser
@@ -192,9 +192,14 @@ access_log() {
 	has "^text b0 edge\.test Sign in to continue to app-lab1\.edge\.test "
 	# "Sign in as someone else" ends the edge's session too: a real login
 	# page, not a silent way back in as bob.
+	# One click: the 403 page's form POSTs, and the edge takes the
+	# socket host's one-time logout ticket without asking again.
 	run between switch alice
 	has "^nav 302 $APP/\.b0/logout\$"
+	has "^nav 302 $EDGE/logout\$"
+	hasnt "^page [0-9]+ .* h1=Sign (out of|in as someone else)"
 	has "^page 200 $EDGE/[a-z/]* h1=Sign in\$"
+	grep -Eq '127\.0\.0\.1:[0-9]+: signed out: bob@example\.org \(logout ticket\)' "$T/edge.log"
 	# And alice gets in, back on the page that refused bob (not on the
 	# app's /); bob never reached the app.
 	output=$all
@@ -209,13 +214,18 @@ GET /headers" ]
 
 @test "after /.b0/logout the app sends the browser to the login again, and the old cookie is dead" {
 	run hb goto "$APP/headers" signin alice@example.com "$T/alice@example.com.pw" \
-	    keep-cookie __Host-b0_app mark logout goto "$APP/.b0/logout" cookies \
+	    keep-cookie __Host-b0_app mark logout goto "$APP/.b0/logout" \
+	    shot "$OUT/logout.png" click "Sign out" cookies \
 	    mark again goto "$APP/headers" \
 	    mark old put-cookie __Host-b0_app goto "$APP/headers" mark end
 	assert_success
 	local all=$output
-	# Logging out says so and takes the cookie away.
+	# Opening /.b0/logout only asks; its button signs out, says so and
+	# takes the cookie away.
 	run between logout again
+	has "^page 200 $APP/\.b0/logout h1=Sign out of app-lab1\.edge\.test\?\$"
+	has "^text b0 app-lab1\.edge\.test Sign out of app-lab1\.edge\.test\? You are signed in as alice@example\.com\. Sign out "
+	shot_kept logout.png
 	has "^page 200 $APP/\.b0/logout h1=Signed out\$"
 	hasnt '^cookie __Host-b0_app '
 	# The next visit goes through the edge's login again (the edge's own

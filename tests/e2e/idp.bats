@@ -559,14 +559,67 @@ oauth_error() {
 	[ "$(jq -r .email <<<"$output")" = alice@example.com ]
 }
 
-@test "logout ends the browser session" {
+# still_signed_in: the edge session of the jar holds (authorize goes
+# straight back to the client with a code).
+still_signed_in() {
+	pkce
+	authorize
+	[ "$(status)" = 302 ]
+	[[ "$(location "$T/h")" == "$REDIRECT?code="* ]]
+}
+
+@test "logout asks on a GET and ends the browser session only on a POST with the page's token" {
 	code_flow
-	c -o "$T/out.html" -D "$T/h" "$ISS/logout"
-	grep -q '<h1>' "$T/out.html"
+	sess=$(awk '$6 == "__Host-b0_session" { print $7 }' "$T/jar")
+	[ -n "$sess" ]
+	# A GET (a link or an <img> of another site) only asks.
+	c -o "$T/out.html" -D "$T/h" -H 'Sec-Fetch-Site: cross-site' "$ISS/logout"
+	[ "$(tr -d '\r' <"$T/h" | head -1 | cut -d' ' -f2)" = 200 ]
+	grep -q '<h1>Sign out of edge.test?</h1>' "$T/out.html"
+	grep -q 'You are signed in as <strong>alice@example.com</strong>.' "$T/out.html"
+	grep -q '<form method="post" action="/logout">' "$T/out.html"
+	grep -q '<button type="submit" id="submit">Sign out</button>' "$T/out.html"
+	run ! grep -qi '^set-cookie: __Host-b0_session=' "$T/h"
+	tok=$(csrf "$T/out.html")
+	[ ${#tok} = 43 ]
+	still_signed_in
+	# A POST without the token, with a wrong one, or from another site
+	# (with the right token) ends nothing: 403, logged with the address.
+	for args in "-d x=1" "-d csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+	    "-H Sec-Fetch-Site:same-site --data-urlencode csrf=$tok" \
+	    "-H Sec-Fetch-Site:cross-site --data-urlencode csrf=$tok"; do
+		# shellcheck disable=SC2086
+		post /logout $args >"$T/r.html"
+		[ "$(status)" = 403 ]
+		grep -q '<h1>Sign-out refused</h1>' "$T/r.html"
+		grep -q "This sign-out request did not come from this site. Sign out again from <a id=\"logout\" href=\"$ISS/logout\">" "$T/r.html"
+		still_signed_in
+	done
+	grep -Eq '127\.0\.0\.1:[0-9]+: logout: sign-out of alice@example\.com refused: no csrf token' "$T/edge.log"
+	grep -Eq 'logout: sign-out of alice@example\.com refused: a wrong csrf token' "$T/edge.log"
+	grep -Eq 'logout: sign-out of alice@example\.com refused: Sec-Fetch-Site is "cross-site", not same-origin' "$T/edge.log"
+	# A GET with a made-up logout ticket still only asks.
+	c -o "$T/out2.html" "$ISS/logout?logout_ticket=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	grep -q '<h1>Sign out of edge.test?</h1>' "$T/out2.html"
+	still_signed_in
+	# The page's own form (same origin) ends it.
+	post /logout -D "$T/h" -H 'Sec-Fetch-Site: same-origin' \
+	    --data-urlencode "csrf=$tok" >"$T/out.html"
+	[ "$(status)" = 200 ]
+	grep -q '<h1>Signed out</h1>' "$T/out.html"
 	tr -d '\r' <"$T/h" | grep -qi '^set-cookie: __Host-b0_session=;.*max-age=0'
+	grep -q 'signed out: alice@example.com' "$T/edge.log"
 	pkce
 	authorize
 	[[ "$(location "$T/h")" == /login\?req=* ]]
+	# The old cookie is dead, and the token with it.
+	run curl -sS --max-time 10 --cacert "$T/ca.crt" -o /dev/null -D - \
+	    --resolve "edge.test:$PORT:127.0.0.1" -b "__Host-b0_session=$sess" \
+	    "$ISS/authorize?client_id=b0-proxy&response_type=code&redirect_uri=$(urlenc "$REDIRECT")&scope=openid&code_challenge=$CHALLENGE&code_challenge_method=S256"
+	[[ "$(tr -d '\r' <<<"$output" | sed -n 's/^[Ll]ocation: //p')" == /login\?req=* ]]
+	# Without a session there is nothing to end: a GET says so.
+	c -o "$T/out3.html" "$ISS/logout"
+	grep -q '<h1>Signed out</h1>' "$T/out3.html"
 }
 
 @test "edge.conf: identity settings are checked, errors name file:line" {
