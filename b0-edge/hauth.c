@@ -1158,7 +1158,13 @@ bearer(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	n -= 7;
 	b0_err_clear(&em);
 	sha256(v, n, hash);
-	if ((b = tok_find(h, hash, now)) != NULL) {
+	/* A cached token counts while the edge still has its key. */
+	if ((b = tok_find(h, hash, now)) != NULL &&
+	    !idp_own_token(h->e->idp, v, n)) {
+		OPENSSL_cleanse(b, sizeof(*b));
+		b = NULL;
+	}
+	if (b != NULL) {
 		b0_strlcpy(who->email, b->email, sizeof(who->email));
 		who->via = HAUTH_BEARER;
 		who->strip_authorization = 1;
@@ -1167,7 +1173,10 @@ bearer(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	r = idp_check_access_who(h->e->idp, v, n, who->email,
 	    sizeof(who->email), src, sizeof(src), &exp, &em);
 	if (r == 0 && exp > now) {
-		/* Checked once; the cache answers until exp, or user del. */
+		/*
+		 * Checked once; the cache answers until exp, user del, or
+		 * the key's deletion.
+		 */
 		b0_debug(h->log,
 		    "%s: http %s: bearer token of %s verified, cached for %lld "
 		    "s",

@@ -673,6 +673,25 @@ device_login() {
 	wait_for 70 bash -c "[ \"\$(ip netns exec $NS_VIS curl -sS --max-time 5 --cacert $T/ca.crt --resolve app-lab1.edge.test:443:$EDGE_VIS_IP -H 'Authorization: Bearer $at' -o /dev/null -w '%{http_code}' $APP/headers)\" = 401 ]"
 }
 
+@test "a cached Bearer token ends with its key: an admin deletes a compromised one" {
+	device_login alice@example.com
+	local at kid1 K=$T/edge-state/keys
+	at=$(cat "$T/alice@example.com.at")
+	kid1=$(cut -d. -f1 <<<"$at" | basenc -d --base64url 2>/dev/null | jq -r .kid)
+	[ -e "$K"/*-"$kid1".pem ]
+	run v /dev/null -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: Bearer $at" "$APP/headers"
+	assert_output 200
+	assert_equal "$(log_count edge 'bearer token of alice@example\.com verified, cached for [0-9]+ s')" 1
+	# A new signing key, and the old one deleted by hand.
+	"$B0_BUILD/b0-edge" -f "$T/edge.conf" key rotate >/dev/null 2>&1
+	rm "$K"/*-"$kid1".pem
+	wait_for 5 bash -c "ip netns exec $NS_VIS curl -sS --max-time 5 --cacert $T/ca.crt --resolve edge.test:443:$EDGE_VIS_IP $ISS/jwks.json | jq -e '[.keys[].kid] | index(\"$kid1\") == null'"
+	run v /dev/null -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: Bearer $at" "$APP/headers"
+	assert_output 401
+}
+
 @test "user del: the person's app sessions end within a minute" {
 	web_login "$T/j" alice@example.com "$APP/"
 	run v "$T/j" -o /dev/null -w '%{http_code}' "$APP/headers"
