@@ -35,6 +35,7 @@
 #include "b0_spec.h"
 #include "b0_str.h"
 #include "edge.h"
+#include "fails.h"
 #include "grants.h"
 #include "hauth.h"
 #include "idp.h"
@@ -56,7 +57,6 @@
 #define BASIC_TTL 300
 #define BASIC_SLOTS 256
 #define BASIC_MAX 1024 /* the decoded "user:password" */
-#define FAIL_SLOTS 1024
 #define FAIL_WINDOW 300
 #define FAIL_MAX 10
 
@@ -102,12 +102,6 @@ struct bearer_ok {
 	char src[SRC_SIZE];
 };
 
-struct basic_fail {
-	char addr[64];
-	int64_t since;
-	unsigned n;
-};
-
 TAILQ_HEAD(asess_q, asess);
 
 struct hauth {
@@ -120,7 +114,7 @@ struct hauth {
 	uint8_t key[32];
 	struct basic_ok ok[BASIC_SLOTS];
 	unsigned ok_next;
-	struct basic_fail fails[FAIL_SLOTS];
+	struct fails fails; /* wrong basic-auth passwords by address */
 	struct bearer_ok tok[BEARER_MAX];
 	uint64_t tok_added;
 	int64_t last_check;
@@ -140,33 +134,6 @@ sha256(const char *s, size_t n, uint8_t out[32])
 
 	if (EVP_Digest(s, n, out, &len, EVP_sha256(), NULL) != 1)
 		memset(out, 0, 32); /* matches nothing: no cookie hashes so */
-}
-
-/* The visitor behind peer for limits: its IPv4 address or IPv6 /64. */
-static void
-peer_addr(const char *peer, char *out, size_t outsz)
-{
-	const char *colon = strrchr(peer, ':');
-	size_t n = colon != NULL ? (size_t)(colon - peer) : strlen(peer);
-	char a[64];
-	struct in6_addr in6;
-
-	if (n >= sizeof(a))
-		n = sizeof(a) - 1;
-	memcpy(a, peer, n);
-	a[n] = '\0';
-	if (n > 2 && a[0] == '[' && a[n - 1] == ']') {
-		a[n - 1] = '\0';
-		if (inet_pton(AF_INET6, a + 1, &in6) == 1) {
-			memset(in6.s6_addr + 8, 0, 8);
-			if (inet_ntop(AF_INET6, &in6, a, sizeof(a)) != NULL) {
-				snprintf(out, outsz, "%s/64", a);
-				return;
-			}
-		}
-		memmove(a, a + 1, n);
-	}
-	b0_strlcpy(out, a, outsz);
 }
 
 /*
@@ -410,7 +377,7 @@ login_make_room(struct hauth *h, const struct hreq *rq)
 	char owner[64];
 	size_t n = 0;
 
-	peer_addr(rq->peer != NULL ? rq->peer : "", owner, sizeof(owner));
+	fails_addr(rq->peer != NULL ? rq->peer : "", owner, sizeof(owner));
 	TAILQ_FOREACH(l, &h->logins, entry)
 	{
 		if (strcmp(l->owner, owner) != 0)
@@ -455,7 +422,8 @@ login_start(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	sha256(cv, strlen(cv), l->hash);
 	l->expires = now_s() + LOGIN_TTL;
 	b0_strlcpy(l->dns, k->dns, sizeof(l->dns));
-	peer_addr(rq->peer != NULL ? rq->peer : "", l->owner, sizeof(l->owner));
+	fails_addr(
+	    rq->peer != NULL ? rq->peer : "", l->owner, sizeof(l->owner));
 	b0_strlcpy(l->ret, ret, sizeof(l->ret));
 	if ((r = socket_url(h, k, "/.b0/callback", &cb)) != 0 ||
 	    (r = b0_buf_putf(&loc,
@@ -517,7 +485,8 @@ login_keep(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	sha256(cv, strlen(cv), l->hash);
 	l->expires = now_s() + LOGIN_TTL;
 	b0_strlcpy(l->dns, k->dns, sizeof(l->dns));
-	peer_addr(rq->peer != NULL ? rq->peer : "", l->owner, sizeof(l->owner));
+	fails_addr(
+	    rq->peer != NULL ? rq->peer : "", l->owner, sizeof(l->owner));
 	b0_strlcpy(l->ret, ret, sizeof(l->ret));
 	TAILQ_INSERT_TAIL(&h->logins, l, entry);
 	h->nlogins++;
@@ -911,29 +880,6 @@ endpoint(
 
 /* --- basic auth ----------------------------------------------------------- */
 
-static struct basic_fail *
-fail_slot(struct hauth *h, const char *addr, int64_t now, int make)
-{
-	struct basic_fail *f, *oldest = &h->fails[0];
-	size_t i;
-
-	for (i = 0; i < FAIL_SLOTS; i++) {
-		f = &h->fails[i];
-		if (f->n > 0 && now - f->since >= FAIL_WINDOW)
-			f->n = 0;
-		if (f->n > 0 && strcmp(f->addr, addr) == 0)
-			return f;
-		if (f->n == 0 || f->since < oldest->since)
-			oldest = f;
-	}
-	if (!make)
-		return NULL;
-	memset(oldest, 0, sizeof(*oldest));
-	b0_strlcpy(oldest->addr, addr, sizeof(oldest->addr));
-	oldest->since = now;
-	return oldest;
-}
-
 /* The cache key of one Authorization value on k.  Returns 1, 0 on error. */
 static int
 basic_mac(struct hauth *h, const struct esock *k, const char *v, size_t n,
@@ -1003,8 +949,7 @@ basic_ok(struct hauth *h, const struct esock *k, const struct hreq *rq,
 	size_t n, dn = 0, i;
 	uint8_t mac[32], raw[BASIC_MAX + 1];
 	char addr[64];
-	struct basic_fail *f;
-	int64_t now = now_s();
+	int64_t now = now_s(), wait;
 	int ok = 0, cacheable;
 
 	if (b0_http_get(&rq->req->h, "Authorization", &v, &n) != 1 || n < 7 ||
@@ -1024,11 +969,8 @@ basic_ok(struct hauth *h, const struct esock *k, const struct hreq *rq,
 			ok = 1;
 			break;
 		}
-	peer_addr(rq->peer != NULL ? rq->peer : "", addr, sizeof(addr));
-	if (!ok && (f = fail_slot(h, addr, now, 0)) != NULL &&
-	    f->n >= FAIL_MAX) {
-		int64_t wait = f->since + FAIL_WINDOW - now;
-
+	fails_addr(rq->peer != NULL ? rq->peer : "", addr, sizeof(addr));
+	if (!ok && (wait = fails_wait(&h->fails, addr, FAIL_MAX, now)) > 0) {
 		answer_error(rq, rs, 429, "Too many tries",
 		    "Too many wrong passwords from your address; wait a few "
 		    "minutes.");
@@ -1059,8 +1001,7 @@ basic_ok(struct hauth *h, const struct esock *k, const struct hreq *rq,
 			memcpy(h->ok[h->ok_next].mac, mac, 32);
 			h->ok_next = (h->ok_next + 1) % BASIC_SLOTS;
 		} else if (!ok) {
-			f = fail_slot(h, addr, now, 1);
-			f->n++;
+			fails_note(&h->fails, addr, now);
 			b0_log_rl(h->log, &h->rl, now, B0_LOG_NOTICE,
 			    "%s: http %s: wrong basic-auth user or password",
 			    rq->peer, k->dns);
@@ -1337,6 +1278,7 @@ hauth_new(struct edge *e, struct hauth **hp, struct b0_errmsg *em)
 		return B0_ERR_ALLOC;
 	h->e = e;
 	h->log = &e->log;
+	fails_init(&h->fails, FAIL_WINDOW);
 	h->rl.burst = 20;
 	h->rl.interval = 60;
 	for (i = 0; i < SESS_BUCKETS; i++)

@@ -33,6 +33,7 @@
 #include "b0_parse.h"
 #include "b0_str.h"
 #include "edge.h"
+#include "fails.h"
 #include "grants.h"
 #include "idp.h"
 #include "keys.h"
@@ -49,7 +50,6 @@
 #define ISSUER_SIZE 300
 
 /* Failed sign-ins (and mistyped user codes) per address and account. */
-#define FAILS_SLOTS 1024
 #define FAILS_WINDOW 300
 #define FAILS_PER_ADDR 10
 #define FAILS_PER_ACCOUNT 10
@@ -63,12 +63,6 @@
 /* One-time logout tickets of the http socket hosts ("switch"). */
 #define LOGOUT_TICKETS 256
 #define LOGOUT_TICKET_TTL 60
-
-struct fail_slot {
-	char key[GRANT_EMAIL_SIZE + 8];
-	int64_t since;
-	unsigned n;
-};
 
 /* A logout ticket (idp_logout_ticket()): its hash, for whom, where back. */
 struct logout_ticket {
@@ -106,7 +100,7 @@ struct idp {
 	struct upstreams *up;
 	struct grants *g;
 	uint8_t csrf_key[32];
-	struct fail_slot fails[FAILS_SLOTS];
+	struct fails fails; /* login form and device codes */
 	struct logout_ticket lts[LOGOUT_TICKETS];
 	TAILQ_HEAD(, upcb) upcbs;
 	struct b0_log_ratelimit rl;
@@ -161,106 +155,34 @@ idp_csp_hosts(const struct idp *idp)
 
 /* --- small helpers ------------------------------------------------------ */
 
-/*
- * The client behind peer ("ip:port", "[v6]:port") for limits: its IPv4
- * address, or the /64 of its IPv6 address (what one household gets).
- */
-static void
-peer_addr(const char *peer, char *out, size_t outsz)
-{
-	const char *colon = strrchr(peer, ':');
-	size_t n = colon != NULL ? (size_t)(colon - peer) : strlen(peer);
-	char a[64];
-	struct in6_addr in6;
-
-	if (n >= sizeof(a))
-		n = sizeof(a) - 1;
-	memcpy(a, peer, n);
-	a[n] = '\0';
-	if (n > 2 && a[0] == '[' && a[n - 1] == ']') {
-		a[n - 1] = '\0';
-		if (inet_pton(AF_INET6, a + 1, &in6) == 1) {
-			memset(in6.s6_addr + 8, 0, 8);
-			if (inet_ntop(AF_INET6, &in6, a, sizeof(a)) != NULL) {
-				snprintf(out, outsz, "%s/64", a);
-				return;
-			}
-		}
-		memmove(a, a + 1, n);
-	}
-	b0_strlcpy(out, a, outsz);
-}
-
-static struct fail_slot *
-fail_slot(struct idp *idp, const char *key, int64_t now, int make)
-{
-	struct fail_slot *f, *oldest = &idp->fails[0];
-	size_t i;
-
-	for (i = 0; i < FAILS_SLOTS; i++) {
-		f = &idp->fails[i];
-		if (f->n > 0 && now - f->since >= FAILS_WINDOW)
-			f->n = 0;
-		if (f->n > 0 && strcmp(f->key, key) == 0)
-			return f;
-		if (f->n == 0 || f->since < oldest->since)
-			oldest = f;
-	}
-	if (!make)
-		return NULL;
-	memset(oldest, 0, sizeof(*oldest));
-	b0_strlcpy(oldest->key, key, sizeof(oldest->key));
-	oldest->since = now;
-	return oldest;
-}
-
-/* Seconds until key may try again, or 0. */
-static int64_t
-fail_wait(struct idp *idp, const char *key, unsigned limit, int64_t now)
-{
-	struct fail_slot *f = fail_slot(idp, key, now, 0);
-
-	if (f == NULL || f->n < limit)
-		return 0;
-	return f->since + FAILS_WINDOW - now;
-}
-
-static void
-fail_note(struct idp *idp, const char *key, int64_t now)
-{
-	struct fail_slot *f = fail_slot(idp, key, now, 1);
-
-	f->n++;
-}
-
 /* Is peer (or account, if not NULL) locked out?  Seconds to wait. */
 static int64_t
 limited(struct idp *idp, const char *peer, const char *account, int64_t now)
 {
-	char key[sizeof(idp->fails[0].key)], addr[64];
+	char key[FAILS_KEY_SIZE], addr[64];
 	int64_t w;
 
-	peer_addr(peer, addr, sizeof(addr));
+	fails_addr(peer, addr, sizeof(addr));
 	snprintf(key, sizeof(key), "ip:%s", addr);
-	if ((w = fail_wait(idp, key, FAILS_PER_ADDR, now)) > 0)
+	if ((w = fails_wait(&idp->fails, key, FAILS_PER_ADDR, now)) > 0)
 		return w;
 	if (account == NULL)
 		return 0;
 	snprintf(key, sizeof(key), "user:%s", account);
-	return fail_wait(idp, key, FAILS_PER_ACCOUNT, now);
+	return fails_wait(&idp->fails, key, FAILS_PER_ACCOUNT, now);
 }
 
 static void
 failed(struct idp *idp, const char *peer, const char *account, int64_t now)
 {
-	char key[sizeof(idp->fails[0].key)], addr[64];
+	char key[FAILS_KEY_SIZE], addr[64];
 
-	peer_addr(peer, addr, sizeof(addr));
+	fails_addr(peer, addr, sizeof(addr));
 	snprintf(key, sizeof(key), "ip:%s", addr);
-	fail_note(idp, key, now);
+	fails_note(&idp->fails, key, now);
 	if (account != NULL) {
 		snprintf(key, sizeof(key), "user:%s", account);
-		fail_note(idp, key, now);
+		fails_note(&idp->fails, key, now);
 	}
 }
 
@@ -1350,7 +1272,7 @@ authorize(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	int r;
 
 	b0_err_clear(&em);
-	peer_addr(rq->peer, owner, sizeof(owner));
+	fails_addr(rq->peer, owner, sizeof(owner));
 	if ((r = params(rq->query, strlen(rq->query), &ps, &em)) != 0) {
 		page_error(rs, 400, "Invalid request", b0_err_text(&em, r));
 		return;
@@ -1475,7 +1397,7 @@ login_get(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	int r;
 
 	b0_err_clear(&em);
-	peer_addr(rq->peer, owner, sizeof(owner));
+	fails_addr(rq->peer, owner, sizeof(owner));
 	if ((r = params(rq->query, strlen(rq->query), &ps, &em)) != 0) {
 		page_error(rs, 400, "Invalid request", b0_err_text(&em, r));
 		return;
@@ -1850,7 +1772,7 @@ device_post(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	int r, ok_s = 0, ok_c = 0;
 
 	b0_err_clear(&em);
-	peer_addr(rq->peer, owner, sizeof(owner));
+	fails_addr(rq->peer, owner, sizeof(owner));
 	cv[0] = bc[0] = sbind[0] = cbind[0] = '\0';
 	if ((r = form_body(rq, &ps, &em)) != 0) {
 		page_error(rs, r == B0_ERR_TOO_BIG ? 413 : 400,
@@ -2330,7 +2252,7 @@ device_authorization(struct idp *idp, const struct hreq *rq, struct hresp *rs)
 	int r;
 
 	b0_err_clear(&em);
-	peer_addr(rq->peer, owner, sizeof(owner));
+	fails_addr(rq->peer, owner, sizeof(owner));
 	if ((r = form_body(rq, &ps, &em)) != 0) {
 		oauth_error(rs, 400, "invalid_request", b0_err_text(&em, r));
 		return;
@@ -2839,6 +2761,7 @@ idp_new(struct edge *e, struct idp **ip, struct b0_errmsg *em)
 	if ((idp = calloc(1, sizeof(*idp))) == NULL)
 		return B0_ERR_ALLOC;
 	TAILQ_INIT(&idp->upcbs);
+	fails_init(&idp->fails, FAILS_WINDOW);
 	b0_buf_init(&idp->scratch, 8192);
 	b0_buf_init(&idp->jwks, B0_JWKS_MAX_BYTES);
 	b0_buf_set_secret(&idp->scratch);
